@@ -1,0 +1,1 @@
+//! BOLT12 invoice_request encoding (in progress).
