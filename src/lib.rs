@@ -1,1 +1,12 @@
+//! invreqd: BOLT12 invoice requests (`lnr1…`) over HTTP, on top of Core Lightning.
+//!
+//! Layers: [`api`] → [`service`] → {[`bolt12`], [`node`], [`store`]}.
+
+pub mod api;
 pub mod bolt12;
+pub mod config;
+pub mod node;
+pub mod service;
+pub mod startup;
+pub mod store;
+pub mod telemetry;

@@ -1,0 +1,220 @@
+//! The one place where errors become HTTP responses: RFC 9457 `application/problem+json`.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::node::NodeError;
+use crate::service::{ServiceError, ValidationError};
+use crate::store::StoreError;
+
+/// A problem report (RFC 9457) with a stable machine-readable `code`.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(example = json!({
+    "type": "urn:invreqd:problem:invalid_field",
+    "title": "A field is invalid",
+    "status": 400,
+    "detail": "amount must be positive",
+    "code": "invalid_field",
+    "field": "amount"
+}))]
+pub struct Problem {
+    /// `urn:invreqd:problem:<code>`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// A short summary of the problem type.
+    pub title: &'static str,
+    /// The HTTP status.
+    pub status: u16,
+    /// What went wrong this time.
+    pub detail: String,
+    /// Stable machine-readable code; clients branch on this, never on `detail`.
+    pub code: &'static str,
+    /// The request field at fault, when there is one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+    /// The invoice request concerned (e.g. a create whose outcome is pending).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub invreq_id: Option<String>,
+}
+
+/// An error the API answers with.
+#[derive(Debug)]
+pub struct ApiError(Box<Problem>);
+
+impl ApiError {
+    /// A problem with a status, a code, a title and a detail.
+    pub fn new(status: StatusCode, code: &'static str, title: &'static str, detail: impl Into<String>) -> Self {
+        Self(Box::new(Problem {
+            kind: format!("urn:invreqd:problem:{code}"),
+            title,
+            status: status.as_u16(),
+            detail: detail.into(),
+            code,
+            field: None,
+            invreq_id: None,
+        }))
+    }
+
+    /// Names the field at fault.
+    pub fn with_field(mut self, field: impl Into<String>) -> Self {
+        self.0.field = Some(field.into());
+        self
+    }
+
+    /// Names the invoice request concerned.
+    pub fn with_invreq_id(mut self, id: impl Into<String>) -> Self {
+        self.0.invreq_id = Some(id.into());
+        self
+    }
+
+    /// The problem body.
+    pub fn problem(&self) -> &Problem {
+        &self.0
+    }
+
+    /// 400 for a field that breaks a rule.
+    pub fn invalid_field(field: impl Into<String>, detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "invalid_field", "A field is invalid", detail).with_field(field)
+    }
+
+    /// 400 for a malformed path or query parameter.
+    pub fn invalid_parameter(field: impl Into<String>, detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "invalid_parameter", "A parameter is invalid", detail)
+            .with_field(field)
+    }
+
+    /// 404 for an unknown invoice request.
+    pub fn not_found(invreq_id: &str) -> Self {
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "No such invoice request",
+            format!("no invoice request with id {invreq_id}"),
+        )
+    }
+}
+
+impl From<ValidationError> for ApiError {
+    fn from(e: ValidationError) -> Self {
+        let code = if e.message.starts_with("unknown field") {
+            "unknown_field"
+        } else {
+            "invalid_field"
+        };
+        Self::new(StatusCode::BAD_REQUEST, code, "A field is invalid", e.message).with_field(e.field)
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Unavailable(_) => {
+                tracing::warn!(error = %e, "store unavailable");
+                Self::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "store_unavailable",
+                    "The database is unavailable",
+                    "the database cannot be reached; retry later",
+                )
+            }
+            other => internal(&other),
+        }
+    }
+}
+
+impl From<NodeError> for ApiError {
+    fn from(e: NodeError) -> Self {
+        use StatusCode as S;
+        let (status, code, title) = match &e {
+            NodeError::UnknownInvoiceRequest(_) => (S::NOT_FOUND, "not_found", "No such invoice request"),
+            NodeError::NotActive => (S::CONFLICT, "already_inactive", "The invoice request is not active"),
+            NodeError::Unauthorized(_) => (
+                S::BAD_GATEWAY,
+                "node_credentials_refused",
+                "The node refused our credentials",
+            ),
+            NodeError::Unreachable(_) => (S::SERVICE_UNAVAILABLE, "node_unavailable", "The node is unreachable"),
+            NodeError::Timeout => (S::GATEWAY_TIMEOUT, "node_timeout", "The node did not answer in time"),
+            NodeError::Unsupported(_) => (S::NOT_IMPLEMENTED, "unsupported", "Not supported by this node"),
+            NodeError::CouldNotCreate(_) | NodeError::BadParams(_) | NodeError::Other(_) => {
+                (S::BAD_GATEWAY, "node_error", "The node failed")
+            }
+        };
+        if status.is_server_error() {
+            tracing::warn!(error = %e, code, "node error");
+        }
+        Self::new(status, code, title, e.to_string())
+    }
+}
+
+impl From<ServiceError> for ApiError {
+    fn from(e: ServiceError) -> Self {
+        use StatusCode as S;
+        match e {
+            ServiceError::Validation(v) => v.into(),
+            ServiceError::NotFound(id) => Self::not_found(&id),
+            ServiceError::AlreadyInactive(ref id) => {
+                let id = id.clone();
+                Self::new(S::CONFLICT, "already_inactive", "The invoice request is not active", e.to_string())
+                    .with_invreq_id(id)
+            }
+            ServiceError::LabelTaken(_) => {
+                Self::new(S::CONFLICT, "label_taken", "The label is taken", e.to_string()).with_field("label")
+            }
+            ServiceError::IdempotencyMismatch => Self::new(
+                S::CONFLICT,
+                "idempotency_key_reused",
+                "Idempotency-Key reused with another body",
+                e.to_string(),
+            ),
+            ServiceError::IdempotencyInProgress => Self::new(
+                S::CONFLICT,
+                "idempotency_in_progress",
+                "A request with this Idempotency-Key is in progress",
+                e.to_string(),
+            ),
+            ServiceError::NodeTimeout { ref invreq_id } => {
+                let id = invreq_id.clone();
+                Self::new(
+                    S::GATEWAY_TIMEOUT,
+                    "node_timeout",
+                    "The node did not answer in time",
+                    format!("{e}; GET /v1/invoicerequests/{id} shows the outcome once it is settled"),
+                )
+                .with_invreq_id(id)
+            }
+            ServiceError::NodeMismatch(_) => {
+                tracing::error!(error = %e, "node answer rejected");
+                Self::new(S::BAD_GATEWAY, "node_mismatch", "The node's answer did not verify", e.to_string())
+            }
+            ServiceError::Node(n) => n.into(),
+            ServiceError::Store(s) => s.into(),
+        }
+    }
+}
+
+/// A 500 whose detail stays in the logs.
+pub fn internal(e: &dyn std::fmt::Display) -> ApiError {
+    tracing::error!(error = %e, "internal error");
+    ApiError::new(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "internal",
+        "Internal error",
+        "an internal error occurred; it has been logged",
+    )
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = StatusCode::from_u16(self.0.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let body = serde_json::to_vec(&*self.0).unwrap_or_default();
+        let mut res = (status, body).into_response();
+        res.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/problem+json"),
+        );
+        res
+    }
+}

@@ -1,0 +1,65 @@
+//! Liveness and readiness.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::Json;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use super::AppState;
+
+/// What a probe found.
+#[derive(Serialize, ToSchema)]
+pub struct Health {
+    /// `ok`, or `unavailable`.
+    pub status: &'static str,
+    /// Per dependency: `ok` or what is wrong.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub checks: Option<Checks>,
+}
+
+/// Readiness of each dependency.
+#[derive(Serialize, ToSchema)]
+pub struct Checks {
+    /// The database.
+    pub store: String,
+    /// The node.
+    pub node: String,
+    /// Whether the process is draining for shutdown.
+    pub draining: bool,
+}
+
+/// The process runs.
+#[utoipa::path(get, path = "/healthz", tag = "operations", responses((status = 200, description = "Alive.", body = Health)))]
+pub async fn healthz() -> Json<Health> {
+    Json(Health { status: "ok", checks: None })
+}
+
+/// Store and node reachable, not draining.
+#[utoipa::path(get, path = "/readyz", tag = "operations", responses(
+    (status = 200, description = "Ready.", body = Health),
+    (status = 503, description = "Not ready.", body = Health),
+))]
+pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Health>) {
+    let timeout = std::time::Duration::from_secs(2);
+    let store = match tokio::time::timeout(timeout, state.service.store().ping()).await {
+        Ok(Ok(())) => "ok".to_string(),
+        Ok(Err(e)) => e.to_string(),
+        Err(_) => "timeout".to_string(),
+    };
+    let node = match tokio::time::timeout(timeout, state.service.node().ping()).await {
+        Ok(Ok(())) => "ok".to_string(),
+        Ok(Err(e)) => e.to_string(),
+        Err(_) => "timeout".to_string(),
+    };
+    let draining = state.draining.load(std::sync::atomic::Ordering::Relaxed);
+    let ready = store == "ok" && node == "ok" && !draining;
+    let status = if ready { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    (
+        status,
+        Json(Health {
+            status: if ready { "ok" } else { "unavailable" },
+            checks: Some(Checks { store, node, draining }),
+        }),
+    )
+}

@@ -1,0 +1,82 @@
+//! The HTTP API (axum): routes, DTOs, OpenAPI, and errors mapped to problems.
+
+pub mod decode;
+pub mod error;
+pub mod extract;
+pub mod health;
+pub mod invoicerequests;
+pub mod openapi;
+
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+
+use axum::http::StatusCode;
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use utoipa_swagger_ui::SwaggerUi;
+
+use crate::service::Service;
+use error::ApiError;
+
+/// What every handler shares.
+#[derive(Clone)]
+pub struct AppState {
+    /// The invoice request service.
+    pub service: Service,
+    /// Set when shutdown has begun: `/readyz` answers 503.
+    pub draining: Arc<AtomicBool>,
+}
+
+/// Options of the HTTP layer.
+#[derive(Debug, Clone)]
+pub struct ApiOptions {
+    /// Largest request body, bytes.
+    pub body_limit: usize,
+}
+
+impl Default for ApiOptions {
+    fn default() -> Self {
+        Self { body_limit: 16 * 1024 }
+    }
+}
+
+/// The API's routes with their OpenAPI description.
+pub fn api_router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(openapi::base())
+        .routes(routes!(invoicerequests::create, invoicerequests::list))
+        .routes(routes!(invoicerequests::get, invoicerequests::disable))
+        .routes(routes!(decode::decode))
+        .routes(routes!(health::healthz))
+        .routes(routes!(health::readyz))
+}
+
+/// The OpenAPI document.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    api_router().split_for_parts().1
+}
+
+/// The whole application router.
+pub fn router(state: AppState, opts: &ApiOptions) -> Router {
+    let (router, api) = api_router().split_for_parts();
+    router
+        .merge(SwaggerUi::new("/docs").url("/openapi.json", api))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(opts.body_limit))
+        .with_state(state)
+}
+
+async fn not_found() -> ApiError {
+    ApiError::new(StatusCode::NOT_FOUND, "route_not_found", "No such route", "no route matches this path")
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        "Method not allowed",
+        "this route does not accept that HTTP method",
+    )
+}

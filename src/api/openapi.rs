@@ -1,0 +1,24 @@
+//! The OpenAPI document's frame (paths come from the route annotations).
+
+use utoipa::OpenApi;
+
+/// Title, version, description and tags.
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "invreqd",
+        description = "BOLT12 invoice requests (`lnr1…`) over HTTP, on top of Core Lightning. The contract is CLN's `invoicerequest` command. Errors are RFC 9457 problems (`application/problem+json`) with a stable `code`.",
+        license(name = "MIT"),
+    ),
+    tags(
+        (name = "invoicerequests", description = "Create, list, get and disable invoice requests"),
+        (name = "decode", description = "Read an lnr1… string"),
+        (name = "operations", description = "Health and readiness"),
+    )
+)]
+pub struct ApiDoc;
+
+/// The document before routes are added.
+pub fn base() -> utoipa::openapi::OpenApi {
+    ApiDoc::openapi()
+}

@@ -1,0 +1,172 @@
+//! Configuration from flags and `INVREQD_*` environment variables (clap).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::bolt12::Network;
+use crate::service::{Limits, MAX_MSAT, ServiceConfig};
+use crate::store::StoreOptions;
+
+/// invreqd: BOLT12 invoice requests over HTTP, on top of Core Lightning.
+#[derive(Debug, Parser)]
+#[command(name = "invreqd", version, args_conflicts_with_subcommands = true)]
+pub struct Cli {
+    /// What to do (default: serve).
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    /// Settings of `serve`, when no command is given.
+    #[command(flatten)]
+    pub serve: ServeArgs,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the HTTP service (the default).
+    Serve(ServeArgs),
+    /// Print the OpenAPI document.
+    Openapi,
+    /// Decode an lnr1… string and print its fields as JSON.
+    Decode {
+        /// The lnr1… string.
+        bolt12: String,
+    },
+}
+
+/// Which node signs and pays.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum NodeKind {
+    /// A local key in the data directory; nothing can be paid (development).
+    DevSigner,
+}
+
+/// The chain.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum NetworkArg {
+    /// Bitcoin mainnet.
+    Bitcoin,
+    /// testnet3.
+    Testnet,
+    /// signet.
+    Signet,
+    /// regtest.
+    Regtest,
+}
+
+impl From<NetworkArg> for Network {
+    fn from(n: NetworkArg) -> Self {
+        match n {
+            NetworkArg::Bitcoin => Network::Bitcoin,
+            NetworkArg::Testnet => Network::Testnet,
+            NetworkArg::Signet => Network::Signet,
+            NetworkArg::Regtest => Network::Regtest,
+        }
+    }
+}
+
+/// Log output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// JSON lines.
+    Json,
+    /// Human-readable.
+    Pretty,
+}
+
+/// Settings of the service.
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "INVREQD_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+    /// Directory for the SQLite database and the dev signer's key.
+    #[arg(long, env = "INVREQD_DATA_DIR", default_value = "./data")]
+    pub data_dir: PathBuf,
+    /// Database URL (`sqlite://…` or `postgres://…`); default: a SQLite file in the data directory.
+    #[arg(long, env = "INVREQD_DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<String>,
+    /// Largest number of database connections in the pool.
+    #[arg(long, env = "INVREQD_DB_MAX_CONNECTIONS", default_value_t = 16)]
+    pub db_max_connections: u32,
+    /// Seconds to wait for a database connection.
+    #[arg(long, env = "INVREQD_DB_ACQUIRE_TIMEOUT_SECS", default_value_t = 5)]
+    pub db_acquire_timeout_secs: u64,
+    /// PostgreSQL statement timeout, seconds.
+    #[arg(long, env = "INVREQD_DB_STATEMENT_TIMEOUT_SECS", default_value_t = 10)]
+    pub db_statement_timeout_secs: u64,
+    /// The chain (must match the node's).
+    #[arg(long, env = "INVREQD_NETWORK", value_enum, default_value = "regtest")]
+    pub network: NetworkArg,
+    /// Which node signs and pays.
+    #[arg(long, env = "INVREQD_NODE", value_enum, default_value = "dev-signer")]
+    pub node: NodeKind,
+    /// Seconds a create waits for the node before answering 504 with the pending id.
+    #[arg(long, env = "INVREQD_NODE_TIMEOUT_SECS", default_value_t = 10)]
+    pub node_timeout_secs: u64,
+    /// Seconds between runs of the pending-record reconciler.
+    #[arg(long, env = "INVREQD_RECONCILE_INTERVAL_SECS", default_value_t = 30)]
+    pub reconcile_interval_secs: u64,
+    /// Largest amount one request may ask for, msat.
+    #[arg(long, env = "INVREQD_MAX_AMOUNT_MSAT", default_value_t = MAX_MSAT)]
+    pub max_amount_msat: u64,
+    /// Longest description or issuer, UTF-8 bytes.
+    #[arg(long, env = "INVREQD_MAX_DESCRIPTION_BYTES", default_value_t = 640)]
+    pub max_description_bytes: usize,
+    /// Latest expiry a request may ask for, seconds from now (unset: no limit).
+    #[arg(long, env = "INVREQD_MAX_EXPIRY_SECS")]
+    pub max_expiry_secs: Option<u64>,
+    /// Expiry given to requests that ask for none, seconds from now (unset: none, as in CLN).
+    #[arg(long, env = "INVREQD_DEFAULT_EXPIRY_SECS")]
+    pub default_expiry_secs: Option<u64>,
+    /// Largest request body, bytes.
+    #[arg(long, env = "INVREQD_BODY_LIMIT_BYTES", default_value_t = 16 * 1024)]
+    pub body_limit_bytes: usize,
+    /// Log format.
+    #[arg(long, env = "INVREQD_LOG_FORMAT", value_enum, default_value = "pretty")]
+    pub log_format: LogFormat,
+}
+
+impl ServeArgs {
+    /// The database URL in effect.
+    pub fn database_url(&self) -> String {
+        self.database_url.clone().unwrap_or_else(|| {
+            format!("sqlite://{}?mode=rwc", self.data_dir.join("invreqd.db").display())
+        })
+    }
+
+    /// How to connect to the store.
+    pub fn store_options(&self) -> StoreOptions {
+        StoreOptions {
+            url: self.database_url(),
+            max_connections: self.db_max_connections,
+            acquire_timeout: Duration::from_secs(self.db_acquire_timeout_secs),
+            statement_timeout: Duration::from_secs(self.db_statement_timeout_secs),
+        }
+    }
+
+    /// The service layer's settings.
+    pub fn service_config(&self) -> ServiceConfig {
+        ServiceConfig {
+            limits: Limits {
+                max_amount_msat: self.max_amount_msat,
+                max_text_bytes: self.max_description_bytes,
+                max_expiry_secs: self.max_expiry_secs,
+                default_expiry_secs: self.default_expiry_secs,
+                ..Limits::default()
+            },
+            node_timeout: Duration::from_secs(self.node_timeout_secs),
+            ..ServiceConfig::default()
+        }
+    }
+
+    /// Defaults, for tests: listen on a random loopback port, data in `data_dir`.
+    pub fn for_tests(data_dir: PathBuf) -> Self {
+        let mut args = Cli::parse_from(["invreqd"]).serve;
+        args.listen = "127.0.0.1:0".parse().expect("valid address");
+        args.data_dir = data_dir;
+        args
+    }
+}

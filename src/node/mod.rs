@@ -1,0 +1,132 @@
+//! The node layer: who signs, stores and later pays invoice requests.
+//!
+//! [`Node`] is the contract; [`dev_signer::DevSigner`] is the embedded default.
+
+pub mod dev_signer;
+
+use async_trait::async_trait;
+
+use crate::bolt12::{InvoiceRequest, Network, PublicKey, UnsignedInvoiceRequest};
+
+/// What a node says of itself.
+#[derive(Debug, Clone)]
+pub struct NodeInfo {
+    /// The key that signs invoice requests (`invreq_payer_id`).
+    pub id: PublicKey,
+    /// The chain the node runs on.
+    pub network: Network,
+    /// The implementation and version, e.g. `v26.06.6` or `dev-signer`.
+    pub version: String,
+    /// Whether invoices for its requests can really be paid.
+    pub can_pay: bool,
+}
+
+/// An invoice request as the node holds it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NodeInvoiceRequest {
+    /// Hex id.
+    pub invreq_id: String,
+    /// Whether the node still accepts invoices for it.
+    pub active: bool,
+    /// Whether it has been paid.
+    pub used: bool,
+    /// Whether it becomes inactive after one payment.
+    pub single_use: bool,
+    /// The signed `lnr1…` string.
+    pub bolt12: String,
+}
+
+/// A payment the node made (or is making) for an invoice.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NodePayment {
+    /// The node's index of the payment (`created_index`).
+    pub created_index: u64,
+    /// The node's update index (`updated_index`), if any.
+    pub updated_index: Option<u64>,
+    /// Hex payment hash.
+    pub payment_hash: String,
+    /// `pending`, `complete` or `failed`.
+    pub status: String,
+    /// What the invoice asked.
+    pub amount_msat: Option<u64>,
+    /// What was sent (with fees).
+    pub amount_sent_msat: u64,
+    /// Hex preimage, once complete.
+    pub preimage: Option<String>,
+    /// The `lni1…` invoice it paid, when it was a BOLT12 payment.
+    pub bolt12: Option<String>,
+    /// Seconds since 1970.
+    pub created_at: u64,
+    /// Seconds since 1970, once complete.
+    pub completed_at: Option<u64>,
+}
+
+/// Errors from a node, by what the caller can do about them.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum NodeError {
+    /// The node does not know that invoice request.
+    #[error("the node does not know invoice request {0}")]
+    UnknownInvoiceRequest(String),
+    /// The invoice request is no longer active on the node.
+    #[error("the invoice request is not active on the node")]
+    NotActive,
+    /// The node refused to create it (e.g. the same bytes again).
+    #[error("the node could not create the invoice request: {0}")]
+    CouldNotCreate(String),
+    /// The node refused our parameters.
+    #[error("the node refused the parameters: {0}")]
+    BadParams(String),
+    /// The node refused our credentials (rune).
+    #[error("the node refused our credentials: {0}")]
+    Unauthorized(String),
+    /// The node cannot be reached.
+    #[error("the node is unreachable: {0}")]
+    Unreachable(String),
+    /// The node did not answer in time; the call may or may not have taken effect.
+    #[error("the node did not answer in time")]
+    Timeout,
+    /// The node does not support that operation.
+    #[error("this node cannot {0}")]
+    Unsupported(&'static str),
+    /// Anything else the node said.
+    #[error("the node failed: {0}")]
+    Other(String),
+}
+
+/// The contract every node transport fulfils.
+#[async_trait]
+pub trait Node: Send + Sync + 'static {
+    /// The node's identity and network.
+    fn info(&self) -> &NodeInfo;
+
+    /// Whether signing happens in this process with nothing stored elsewhere (no pending step needed).
+    fn signs_locally(&self) -> bool {
+        false
+    }
+
+    /// Signs the unsigned request with the node key and keeps it, so the node will pay its invoice.
+    async fn sign_and_store(
+        &self,
+        unsigned: &UnsignedInvoiceRequest,
+        single_use: bool,
+        label: Option<&str>,
+    ) -> Result<InvoiceRequest, NodeError>;
+
+    /// The node's invoice requests; with an id, that one (or nothing).
+    async fn list(&self, invreq_id: Option<&str>) -> Result<Vec<NodeInvoiceRequest>, NodeError>;
+
+    /// Makes an invoice request inactive on the node.
+    async fn disable(&self, invreq_id: &str) -> Result<NodeInvoiceRequest, NodeError>;
+
+    /// Payments created or updated after the given indexes (`created`, `updated`); waits up to
+    /// `wait` for news when there is none.
+    async fn payments_since(
+        &self,
+        created_index: u64,
+        updated_index: u64,
+        wait: std::time::Duration,
+    ) -> Result<Vec<NodePayment>, NodeError>;
+
+    /// Whether the node answers now.
+    async fn ping(&self) -> Result<(), NodeError>;
+}

@@ -1,0 +1,402 @@
+//! The service layer: validates, builds the BOLT12 invoice request, has the node sign it and
+//! keeps the record. Knows nothing of HTTP.
+
+mod amount;
+mod error;
+mod new_request;
+mod reconcile;
+mod text;
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use rand::RngCore;
+
+pub use amount::{Amount, MAX_MSAT};
+pub use error::{ServiceError, ValidationError};
+pub use new_request::{FIELDS, Limits, NewInvoiceRequest};
+pub use text::{Description, Issuer, Label};
+
+use crate::bolt12::{InvoiceRequest, InvreqFields, UnsignedInvoiceRequest};
+use crate::node::{Node, NodeError};
+use crate::store::{
+    IdempotencyClaim, InvoiceRequestRecord, ListQuery, PaymentRecord, Status, Store, StoreError,
+};
+
+/// Seconds since 1970, now.
+pub fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+/// Settings of the service layer.
+#[derive(Debug, Clone)]
+pub struct ServiceConfig {
+    /// Rules for new requests.
+    pub limits: Limits,
+    /// How long a create waits for the node before answering "pending".
+    pub node_timeout: Duration,
+    /// How long a retry waits for the first request with the same idempotency key.
+    pub idempotency_wait: Duration,
+}
+
+impl Default for ServiceConfig {
+    fn default() -> Self {
+        Self {
+            limits: Limits::default(),
+            node_timeout: Duration::from_secs(10),
+            idempotency_wait: Duration::from_secs(10),
+        }
+    }
+}
+
+/// An invoice request with its payments, as the API shows it.
+#[derive(Debug, Clone)]
+pub struct InvoiceRequestView {
+    /// The record, with expiry applied.
+    pub record: InvoiceRequestRecord,
+    /// Its payments, newest first.
+    pub payments: Vec<PaymentRecord>,
+}
+
+/// What a create with an idempotency key gives.
+#[derive(Debug)]
+pub enum Created {
+    /// Created now.
+    New(InvoiceRequestView),
+    /// A retry: the first response, as stored.
+    Replay {
+        /// HTTP status of the first response.
+        status: u16,
+        /// Its JSON body.
+        body: String,
+    },
+}
+
+/// A page of a list.
+#[derive(Debug)]
+pub struct Page {
+    /// The rows, newest first.
+    pub items: Vec<InvoiceRequestView>,
+    /// Pass back to get the next page; `None` at the end.
+    pub next_cursor: Option<String>,
+}
+
+/// The invoice request service.
+#[derive(Clone)]
+pub struct Service {
+    store: Store,
+    node: Arc<dyn Node>,
+    config: Arc<ServiceConfig>,
+}
+
+impl Service {
+    /// Puts the layers together.
+    pub fn new(store: Store, node: Arc<dyn Node>, config: ServiceConfig) -> Self {
+        Self {
+            store,
+            node,
+            config: Arc::new(config),
+        }
+    }
+
+    /// The store.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// The node.
+    pub fn node(&self) -> &Arc<dyn Node> {
+        &self.node
+    }
+
+    /// The settings.
+    pub fn config(&self) -> &ServiceConfig {
+        &self.config
+    }
+
+    /// Creates an invoice request; with an idempotency key, a retry gets the first response.
+    ///
+    /// `render` turns a fresh result into the response body that is stored for retries.
+    pub async fn create_idempotent(
+        &self,
+        tenant: &str,
+        idempotency: Option<(&str, &str)>,
+        req: NewInvoiceRequest,
+        render: impl Fn(&InvoiceRequestView) -> String,
+    ) -> Result<Created, ServiceError> {
+        let Some((key, body_hash)) = idempotency else {
+            return self.create(tenant, req, None).await.map(Created::New);
+        };
+        let deadline = tokio::time::Instant::now() + self.config.idempotency_wait;
+        loop {
+            match self.store.claim_idempotency(tenant, key, body_hash, unix_now()).await? {
+                IdempotencyClaim::Claimed => break,
+                IdempotencyClaim::Existing(rec) if rec.request_hash != body_hash => {
+                    return Err(ServiceError::IdempotencyMismatch);
+                }
+                IdempotencyClaim::Existing(rec) => {
+                    if let Some((status, body)) = rec.response {
+                        return Ok(Created::Replay { status, body });
+                    }
+                    if let Some(id) = &rec.invreq_id
+                        && let Some(found) = self.store.get(tenant, id).await?
+                    {
+                        match found.status {
+                            Status::Pending => {}
+                            Status::Failed => {
+                                // The first attempt never created anything: start afresh.
+                                self.store.release_idempotency(tenant, key).await?;
+                                continue;
+                            }
+                            _ => {
+                                let view = self.view(found).await?;
+                                let body = render(&view);
+                                self.store.complete_idempotency(tenant, key, 201, &body).await?;
+                                return Ok(Created::Replay { status: 201, body });
+                            }
+                        }
+                    }
+                    if tokio::time::Instant::now() >= deadline {
+                        return Err(ServiceError::IdempotencyInProgress);
+                    }
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
+            }
+        }
+        match self.create(tenant, req, Some(key)).await {
+            Ok(view) => {
+                self.store
+                    .complete_idempotency(tenant, key, 201, &render(&view))
+                    .await?;
+                Ok(Created::New(view))
+            }
+            Err(e @ ServiceError::NodeTimeout { .. }) => Err(e),
+            Err(e) => {
+                self.store.release_idempotency(tenant, key).await?;
+                Err(e)
+            }
+        }
+    }
+
+    /// Builds, signs (through the node) and records a new invoice request.
+    async fn create(
+        &self,
+        tenant: &str,
+        req: NewInvoiceRequest,
+        idempotency_key: Option<&str>,
+    ) -> Result<InvoiceRequestView, ServiceError> {
+        let info = self.node.info();
+        let mut metadata = [0u8; 16];
+        rand::thread_rng().fill_bytes(&mut metadata);
+        let fields = InvreqFields {
+            metadata,
+            description: req.description.as_str().to_owned(),
+            issuer: req.issuer.as_ref().map(|i| i.as_str().to_owned()),
+            absolute_expiry: req.absolute_expiry,
+            amount_msat: req.amount.msat(),
+            network: info.network,
+            payer_id: info.id,
+        };
+        let unsigned = UnsignedInvoiceRequest::build(&fields)
+            .map_err(|e| ServiceError::NodeMismatch(format!("could not build the request: {e}")))?;
+        let invreq_id = hex::encode(unsigned.invreq_id());
+        let now = unix_now();
+        let mut record = InvoiceRequestRecord {
+            seq: 0,
+            invreq_id: invreq_id.clone(),
+            tenant: tenant.to_owned(),
+            bolt12: String::new(),
+            amount_msat: req.amount.msat(),
+            description: req.description.into_inner(),
+            issuer: req.issuer.map(Issuer::into_inner),
+            label: req.label.map(Label::into_inner),
+            absolute_expiry: req.absolute_expiry,
+            single_use: req.single_use,
+            active: false,
+            used: false,
+            status: Status::Pending,
+            created_at: now,
+            updated_at: now,
+        };
+
+        if self.node.signs_locally() {
+            // Nothing outside this process holds it: sign, then write the final record once.
+            let signed = self
+                .node
+                .sign_and_store(&unsigned, record.single_use, record.label.as_deref())
+                .await?;
+            verify_signed(&signed, &unsigned, info.id)?;
+            record.bolt12 = signed.encode();
+            record.status = Status::Open;
+            record.active = true;
+            self.store.insert(&record).await.map_err(label_conflict(&record))?;
+            return Ok(InvoiceRequestView { record, payments: Vec::new() });
+        }
+
+        // A node with its own state: record first, so that nothing it creates is ever lost.
+        self.store.insert(&record).await.map_err(label_conflict(&record))?;
+        if let Some(key) = idempotency_key {
+            self.store.bind_idempotency(tenant, key, &invreq_id).await?;
+        }
+        let call = self
+            .node
+            .sign_and_store(&unsigned, record.single_use, record.label.as_deref());
+        let answer = match tokio::time::timeout(self.config.node_timeout, call).await {
+            Ok(answer) => answer,
+            Err(_) => Err(NodeError::Timeout),
+        };
+        let signed = match answer {
+            Ok(signed) => signed,
+            Err(NodeError::CouldNotCreate(_)) => {
+                // The same bytes were submitted before: the node may already hold them.
+                match self.settle(&record).await? {
+                    Some(view) => return Ok(view),
+                    None => return Err(ServiceError::Node(NodeError::CouldNotCreate(invreq_id))),
+                }
+            }
+            Err(NodeError::Timeout | NodeError::Unreachable(_)) => {
+                // Unknown outcome: the reconciler settles it; the client learns the id.
+                return Err(ServiceError::NodeTimeout { invreq_id });
+            }
+            Err(e) => {
+                self.fail(&invreq_id).await?;
+                return Err(e.into());
+            }
+        };
+        if let Err(e) = verify_signed(&signed, &unsigned, info.id) {
+            self.fail(&invreq_id).await?;
+            let _ = self.node.disable(&invreq_id).await;
+            return Err(e);
+        }
+        let bolt12 = signed.encode();
+        self.store.activate(&invreq_id, &bolt12, unix_now()).await?;
+        record.bolt12 = bolt12;
+        record.status = Status::Open;
+        record.active = true;
+        Ok(InvoiceRequestView { record, payments: Vec::new() })
+    }
+
+    async fn fail(&self, invreq_id: &str) -> Result<(), StoreError> {
+        self.store
+            .transition(invreq_id, &[Status::Pending], Status::Failed, false, false, unix_now())
+            .await
+            .map(|_| ())
+    }
+
+    /// One invoice request of a tenant.
+    pub async fn get(&self, tenant: &str, invreq_id: &str) -> Result<InvoiceRequestView, ServiceError> {
+        let record = self
+            .store
+            .get(tenant, invreq_id)
+            .await?
+            .ok_or_else(|| ServiceError::NotFound(invreq_id.to_owned()))?;
+        self.view(record).await
+    }
+
+    async fn view(&self, record: InvoiceRequestRecord) -> Result<InvoiceRequestView, ServiceError> {
+        let payments = if matches!(record.status, Status::Paying | Status::Paid) || record.used {
+            self.store.payments(&record.invreq_id).await?
+        } else {
+            Vec::new()
+        };
+        Ok(InvoiceRequestView {
+            record: record.effective(unix_now()),
+            payments,
+        })
+    }
+
+    /// A page of a tenant's invoice requests, newest first.
+    pub async fn list(&self, tenant: &str, query: ListQuery) -> Result<Page, ServiceError> {
+        let now = unix_now();
+        let limit = query.limit as usize;
+        let mut rows = self
+            .store
+            .list(tenant, &ListQuery { limit: query.limit + 1, ..query }, now)
+            .await?;
+        let next_cursor = if rows.len() > limit {
+            rows.truncate(limit);
+            rows.last().map(|r| r.seq.to_string())
+        } else {
+            None
+        };
+        let mut items = Vec::with_capacity(rows.len());
+        for r in rows {
+            items.push(self.view(r).await?);
+        }
+        Ok(Page { items, next_cursor })
+    }
+
+    /// Disables an active invoice request on the node and in the store.
+    pub async fn disable(&self, tenant: &str, invreq_id: &str) -> Result<InvoiceRequestView, ServiceError> {
+        let record = self
+            .store
+            .get(tenant, invreq_id)
+            .await?
+            .ok_or_else(|| ServiceError::NotFound(invreq_id.to_owned()))?
+            .effective(unix_now());
+        if !matches!(record.status, Status::Open | Status::Paying) {
+            return Err(ServiceError::AlreadyInactive(invreq_id.to_owned()));
+        }
+        match self.node.disable(invreq_id).await {
+            Ok(node_view) => {
+                self.store
+                    .transition(
+                        invreq_id,
+                        &[Status::Open, Status::Paying],
+                        Status::Disabled,
+                        false,
+                        node_view.used,
+                        unix_now(),
+                    )
+                    .await?;
+            }
+            Err(NodeError::NotActive) => {
+                // Inactive on the node already (paid, or disabled elsewhere): follow the node.
+                let used = self
+                    .node
+                    .list(Some(invreq_id))
+                    .await?
+                    .first()
+                    .is_some_and(|n| n.used);
+                let to = if used { Status::Paid } else { Status::Disabled };
+                self.store
+                    .transition(invreq_id, &[Status::Open, Status::Paying], to, false, used, unix_now())
+                    .await?;
+                return Err(ServiceError::AlreadyInactive(invreq_id.to_owned()));
+            }
+            Err(e) => return Err(e.into()),
+        }
+        self.get(tenant, invreq_id).await
+    }
+}
+
+fn label_conflict(record: &InvoiceRequestRecord) -> impl FnOnce(StoreError) -> ServiceError + '_ {
+    move |e| match e {
+        StoreError::LabelTaken => ServiceError::LabelTaken(record.label.clone().unwrap_or_default()),
+        other => other.into(),
+    }
+}
+
+/// Checks what a node signed: same records as asked, signed by the node, same id.
+pub fn verify_signed(
+    signed: &InvoiceRequest,
+    unsigned: &UnsignedInvoiceRequest,
+    node_id: crate::bolt12::PublicKey,
+) -> Result<(), ServiceError> {
+    if signed.signature().is_none() {
+        return Err(ServiceError::NodeMismatch("the request carries no signature".into()));
+    }
+    if signed.payer_id() != node_id {
+        return Err(ServiceError::NodeMismatch("signed by another key than the node's".into()));
+    }
+    if !signed.same_records_as(unsigned) {
+        return Err(ServiceError::NodeMismatch("its records differ from those sent".into()));
+    }
+    if signed.invreq_id() != unsigned.invreq_id() {
+        return Err(ServiceError::NodeMismatch("its invreq_id differs".into()));
+    }
+    Ok(())
+}

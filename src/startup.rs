@@ -1,0 +1,135 @@
+//! Putting the layers together and serving.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+
+use crate::api::{self, ApiOptions, AppState};
+use crate::config::{NodeKind, ServeArgs};
+use crate::node::Node;
+use crate::node::dev_signer::DevSigner;
+use crate::service::Service;
+use crate::store::{Store, redact};
+
+/// A built application, bound to its port, not yet serving.
+pub struct Application {
+    listener: TcpListener,
+    router: axum::Router,
+    state: AppState,
+    reconcile_interval: Duration,
+}
+
+/// Installs the process-wide TLS crypto provider (ring); safe to call more than once.
+pub fn init_crypto() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
+impl Application {
+    /// Opens the store, starts the node client, binds the listener.
+    pub async fn build(args: &ServeArgs) -> anyhow::Result<Self> {
+        init_crypto();
+        std::fs::create_dir_all(&args.data_dir)?;
+        let store_opts = args.store_options();
+        let store = Store::connect(&store_opts).await?;
+        tracing::info!(database = %redact(&store_opts.url), backend = ?store.backend(), "store ready");
+        let node: Arc<dyn Node> = match args.node {
+            NodeKind::DevSigner => {
+                let signer = DevSigner::load_or_create(&args.data_dir, args.network.into())?;
+                tracing::warn!(
+                    payer_id = %signer.info().id,
+                    "dev signer: invoice requests are signed with a local key and NOTHING CAN BE PAID in this mode; use --node cln-rest in production"
+                );
+                Arc::new(signer)
+            }
+        };
+        let service = Service::new(store, node, args.service_config());
+        Self::with_service(service, args).await
+    }
+
+    /// Builds around a ready service (tests, benchmarks).
+    pub async fn with_service(service: Service, args: &ServeArgs) -> anyhow::Result<Self> {
+        let state = AppState {
+            service,
+            draining: Arc::new(AtomicBool::new(false)),
+        };
+        let router = api::router(
+            state.clone(),
+            &ApiOptions {
+                body_limit: args.body_limit_bytes,
+            },
+        );
+        let listener = TcpListener::bind(args.listen).await?;
+        Ok(Self {
+            listener,
+            router,
+            state,
+            reconcile_interval: Duration::from_secs(args.reconcile_interval_secs.max(1)),
+        })
+    }
+
+    /// The address it listens on.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener.local_addr().expect("bound listener has an address")
+    }
+
+    /// Serves until `shutdown` completes, with background jobs.
+    pub async fn run_until(self, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+        let addr = self.local_addr();
+        tracing::info!(%addr, "listening");
+        let jobs = tokio::spawn(background(self.state.service.clone(), self.reconcile_interval));
+        let result = axum::serve(self.listener, self.router)
+            .with_graceful_shutdown(shutdown)
+            .await;
+        jobs.abort();
+        result.map_err(Into::into)
+    }
+
+    /// Serves until SIGINT or SIGTERM.
+    pub async fn run_until_stopped(self) -> anyhow::Result<()> {
+        self.run_until(shutdown_signal()).await
+    }
+}
+
+/// Background work: settles pending records at start-up and periodically.
+async fn background(service: Service, interval: Duration) {
+    let min_age = service.config().node_timeout.as_secs() + 5;
+    let mut first = true;
+    loop {
+        // At start-up everything pending is from an earlier process... or a sibling replica's
+        // create in flight, so the age threshold applies at every run.
+        match service.reconcile_pending(min_age).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(settled = n, "reconciled pending invoice requests"),
+            Err(e) => tracing::warn!(error = %e, "reconciler failed"),
+        }
+        if first {
+            first = false;
+        }
+        tokio::time::sleep(interval).await;
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down");
+}

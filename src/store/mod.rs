@@ -1,0 +1,508 @@
+//! Persistence: SQLite (embedded default) or PostgreSQL, through one portable SQL dialect.
+//!
+//! One `Store` over `sqlx::Any` rather than two backends: every statement here is plain SQL that
+//! both databases run unchanged (`$N` placeholders, integer times, hex text ids), so the queries
+//! exist once and the behavioural suite exercises the very same code on both.
+
+mod error;
+mod model;
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions, AnyRow};
+use sqlx::{AnyPool, Row};
+
+pub use error::StoreError;
+pub use model::{
+    IdempotencyClaim, IdempotencyRecord, InvoiceRequestRecord, ListQuery, PaymentRecord, Status,
+};
+
+static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+
+/// Which database is behind the store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// A SQLite file (or memory).
+    Sqlite,
+    /// A PostgreSQL server.
+    Postgres,
+}
+
+/// How to connect.
+#[derive(Debug, Clone)]
+pub struct StoreOptions {
+    /// `sqlite://…` or `postgres://…`.
+    pub url: String,
+    /// Largest number of pooled connections.
+    pub max_connections: u32,
+    /// How long to wait for a connection.
+    pub acquire_timeout: Duration,
+    /// PostgreSQL `statement_timeout` (ignored on SQLite).
+    pub statement_timeout: Duration,
+}
+
+impl StoreOptions {
+    /// Defaults for a URL.
+    pub fn new(url: impl Into<String>) -> Self {
+        Self {
+            url: url.into(),
+            max_connections: 16,
+            acquire_timeout: Duration::from_secs(5),
+            statement_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// The store: invoice requests, their payments, idempotency keys and cursors.
+#[derive(Clone)]
+pub struct Store {
+    pool: AnyPool,
+    backend: Backend,
+}
+
+const RECORD_COLUMNS: &str = "seq, invreq_id, tenant, bolt12, amount_msat, description, issuer, label, \
+     absolute_expiry, single_use, active, used, status, created_at, updated_at";
+
+impl Store {
+    /// Connects and applies the migrations.
+    pub async fn connect(opts: &StoreOptions) -> Result<Self, StoreError> {
+        sqlx::any::install_default_drivers();
+        let backend = if opts.url.starts_with("sqlite:") {
+            Backend::Sqlite
+        } else if opts.url.starts_with("postgres:") || opts.url.starts_with("postgresql:") {
+            Backend::Postgres
+        } else {
+            return Err(StoreError::Unavailable(format!(
+                "unsupported database URL scheme in {:?} (use sqlite:// or postgres://)",
+                redact(&opts.url)
+            )));
+        };
+        let connect = AnyConnectOptions::from_str(&opts.url)?;
+        let statement_timeout_ms = opts.statement_timeout.as_millis();
+        let pool = AnyPoolOptions::new()
+            .max_connections(opts.max_connections)
+            .acquire_timeout(opts.acquire_timeout)
+            .after_connect(move |conn, _| {
+                Box::pin(async move {
+                    use sqlx::Executor;
+                    match backend {
+                        Backend::Sqlite => {
+                            conn.execute(
+                                "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; \
+                                 PRAGMA busy_timeout=5000; PRAGMA foreign_keys=ON;",
+                            )
+                            .await?;
+                        }
+                        Backend::Postgres => {
+                            let sql = format!("SET statement_timeout = {statement_timeout_ms}");
+                            conn.execute(sqlx::AssertSqlSafe(sql)).await?;
+                        }
+                    }
+                    Ok(())
+                })
+            })
+            .connect_with(connect)
+            .await
+            .map_err(StoreError::classify)?;
+        let store = Self { pool, backend };
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    /// Applies pending migrations (PostgreSQL: sqlx takes an advisory lock, so replicas
+    /// starting together migrate once).
+    async fn migrate(&self) -> Result<(), StoreError> {
+        match self.backend {
+            Backend::Sqlite => SQLITE_MIGRATIONS.run(&self.pool).await?,
+            Backend::Postgres => POSTGRES_MIGRATIONS.run(&self.pool).await?,
+        }
+        Ok(())
+    }
+
+    /// Which database this is.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// The pool, for jobs that need a raw connection (advisory locks).
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    /// Checks that the database answers.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1")
+            .execute(&self.pool)
+            .await
+            .map_err(StoreError::classify)?;
+        Ok(())
+    }
+
+    /// Inserts a new invoice request.
+    pub async fn insert(&self, r: &InvoiceRequestRecord) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO invoice_requests (invreq_id, tenant, bolt12, amount_msat, description, issuer, \
+             label, absolute_expiry, single_use, active, used, status, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+        )
+        .bind(&r.invreq_id)
+        .bind(&r.tenant)
+        .bind(&r.bolt12)
+        .bind(r.amount_msat as i64)
+        .bind(&r.description)
+        .bind(&r.issuer)
+        .bind(&r.label)
+        .bind(r.absolute_expiry.map(|e| e as i64))
+        .bind(r.single_use)
+        .bind(r.active)
+        .bind(r.used)
+        .bind(r.status.as_str())
+        .bind(r.created_at as i64)
+        .bind(r.updated_at as i64)
+        .execute(&self.pool)
+        .await
+        .map_err(StoreError::classify)?;
+        Ok(())
+    }
+
+    /// One invoice request of a tenant.
+    pub async fn get(
+        &self,
+        tenant: &str,
+        invreq_id: &str,
+    ) -> Result<Option<InvoiceRequestRecord>, StoreError> {
+        let sql = format!(
+            "SELECT {RECORD_COLUMNS} FROM invoice_requests WHERE invreq_id = $1 AND tenant = $2"
+        );
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(invreq_id)
+            .bind(tenant)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(StoreError::classify)?;
+        row.map(|r| record(&r)).transpose()
+    }
+
+    /// One invoice request, whoever owns it (background jobs).
+    pub async fn get_any(&self, invreq_id: &str) -> Result<Option<InvoiceRequestRecord>, StoreError> {
+        let sql = format!("SELECT {RECORD_COLUMNS} FROM invoice_requests WHERE invreq_id = $1");
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(invreq_id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(StoreError::classify)?;
+        row.map(|r| record(&r)).transpose()
+    }
+
+    /// A page of a tenant's invoice requests, newest first; `now` decides what is expired.
+    pub async fn list(
+        &self,
+        tenant: &str,
+        q: &ListQuery,
+        now: u64,
+    ) -> Result<Vec<InvoiceRequestRecord>, StoreError> {
+        let mut sql = format!(
+            "SELECT {RECORD_COLUMNS} FROM invoice_requests WHERE tenant = $1 AND seq < $2"
+        );
+        let mut n = 2;
+        if q.active_only {
+            n += 1;
+            sql.push_str(&format!(
+                " AND status IN ('open', 'paying') AND (absolute_expiry IS NULL OR absolute_expiry > ${n})"
+            ));
+        }
+        if q.label.is_some() {
+            n += 1;
+            sql.push_str(&format!(" AND label = ${n}"));
+        }
+        sql.push_str(&format!(" ORDER BY seq DESC LIMIT ${}", n + 1));
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(tenant)
+            .bind(q.before_seq.unwrap_or(i64::MAX));
+        if q.active_only {
+            query = query.bind(now as i64);
+        }
+        if let Some(label) = &q.label {
+            query = query.bind(label);
+        }
+        let rows = query
+            .bind(i64::from(q.limit))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(StoreError::classify)?;
+        rows.iter().map(record).collect()
+    }
+
+    /// Moves a request to a new state if it is in one of `from`; returns whether it moved.
+    pub async fn transition(
+        &self,
+        invreq_id: &str,
+        from: &[Status],
+        to: Status,
+        active: bool,
+        used: bool,
+        now: u64,
+    ) -> Result<bool, StoreError> {
+        let placeholders: Vec<String> = (0..from.len()).map(|i| format!("${}", i + 6)).collect();
+        let sql = format!(
+            "UPDATE invoice_requests SET status = $1, active = $2, used = $3, updated_at = $4 \
+             WHERE invreq_id = $5 AND status IN ({})",
+            placeholders.join(", ")
+        );
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(to.as_str())
+            .bind(active)
+            .bind(used)
+            .bind(now as i64)
+            .bind(invreq_id);
+        for s in from {
+            query = query.bind(s.as_str());
+        }
+        let done = query.execute(&self.pool).await.map_err(StoreError::classify)?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Marks a pending request active with the node's signed string.
+    pub async fn activate(&self, invreq_id: &str, bolt12: &str, now: u64) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE invoice_requests SET status = 'open', active = $1, bolt12 = $2, updated_at = $3 \
+             WHERE invreq_id = $4 AND status = 'pending'",
+        )
+        .bind(true)
+        .bind(bolt12)
+        .bind(now as i64)
+        .bind(invreq_id)
+        .execute(&self.pool)
+        .await
+        .map_err(StoreError::classify)?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Pending requests older than `older_than` (seconds since 1970), oldest first.
+    pub async fn pending(&self, older_than: u64, limit: u32) -> Result<Vec<InvoiceRequestRecord>, StoreError> {
+        let sql = format!(
+            "SELECT {RECORD_COLUMNS} FROM invoice_requests WHERE status = 'pending' AND created_at <= $1 \
+             ORDER BY seq LIMIT $2"
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(older_than as i64)
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(StoreError::classify)?;
+        rows.iter().map(record).collect()
+    }
+
+    /// Claims an idempotency key for a request body hash, or returns what it holds.
+    pub async fn claim_idempotency(
+        &self,
+        tenant: &str,
+        key: &str,
+        request_hash: &str,
+        now: u64,
+    ) -> Result<IdempotencyClaim, StoreError> {
+        let inserted = sqlx::query(
+            "INSERT INTO idempotency_keys (tenant, idem_key, request_hash, created_at) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (tenant, idem_key) DO NOTHING",
+        )
+        .bind(tenant)
+        .bind(key)
+        .bind(request_hash)
+        .bind(now as i64)
+        .execute(&self.pool)
+        .await
+        .map_err(StoreError::classify)?;
+        if inserted.rows_affected() == 1 {
+            return Ok(IdempotencyClaim::Claimed);
+        }
+        match self.idempotency(tenant, key).await? {
+            Some(rec) => Ok(IdempotencyClaim::Existing(rec)),
+            // Released between our insert and read: try once more.
+            None => Box::pin(self.claim_idempotency(tenant, key, request_hash, now)).await,
+        }
+    }
+
+    /// What an idempotency key holds.
+    pub async fn idempotency(&self, tenant: &str, key: &str) -> Result<Option<IdempotencyRecord>, StoreError> {
+        let row = sqlx::query(
+            "SELECT request_hash, invreq_id, response_status, response_body FROM idempotency_keys \
+             WHERE tenant = $1 AND idem_key = $2",
+        )
+        .bind(tenant)
+        .bind(key)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(StoreError::classify)?;
+        row.map(|r| {
+            let status: Option<i32> = r.try_get("response_status")?;
+            let body: Option<String> = r.try_get("response_body")?;
+            Ok(IdempotencyRecord {
+                request_hash: r.try_get("request_hash")?,
+                invreq_id: r.try_get("invreq_id")?,
+                response: status.zip(body).map(|(s, b)| (s as u16, b)),
+            })
+        })
+        .transpose()
+        .map_err(StoreError::classify)
+    }
+
+    /// Records which invoice request an idempotency key is creating.
+    pub async fn bind_idempotency(&self, tenant: &str, key: &str, invreq_id: &str) -> Result<(), StoreError> {
+        sqlx::query("UPDATE idempotency_keys SET invreq_id = $1 WHERE tenant = $2 AND idem_key = $3")
+            .bind(invreq_id)
+            .bind(tenant)
+            .bind(key)
+            .execute(&self.pool)
+            .await
+            .map_err(StoreError::classify)?;
+        Ok(())
+    }
+
+    /// Stores the first response under an idempotency key.
+    pub async fn complete_idempotency(
+        &self,
+        tenant: &str,
+        key: &str,
+        status: u16,
+        body: &str,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE idempotency_keys SET response_status = $1, response_body = $2 WHERE tenant = $3 AND idem_key = $4",
+        )
+        .bind(i32::from(status))
+        .bind(body)
+        .bind(tenant)
+        .bind(key)
+        .execute(&self.pool)
+        .await
+        .map_err(StoreError::classify)?;
+        Ok(())
+    }
+
+    /// Frees an idempotency key whose request failed before creating anything.
+    pub async fn release_idempotency(&self, tenant: &str, key: &str) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM idempotency_keys WHERE tenant = $1 AND idem_key = $2 AND response_status IS NULL")
+            .bind(tenant)
+            .bind(key)
+            .execute(&self.pool)
+            .await
+            .map_err(StoreError::classify)?;
+        Ok(())
+    }
+
+    /// Inserts or updates a payment.
+    pub async fn upsert_payment(&self, p: &PaymentRecord, now: u64) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO payments (payment_hash, invreq_id, status, amount_msat, amount_sent_msat, preimage, \
+             created_at, completed_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+             ON CONFLICT (payment_hash) DO UPDATE SET status = excluded.status, \
+             amount_sent_msat = excluded.amount_sent_msat, preimage = excluded.preimage, \
+             completed_at = excluded.completed_at, updated_at = excluded.updated_at",
+        )
+        .bind(&p.payment_hash)
+        .bind(&p.invreq_id)
+        .bind(&p.status)
+        .bind(p.amount_msat.map(|a| a as i64))
+        .bind(p.amount_sent_msat as i64)
+        .bind(&p.preimage)
+        .bind(p.created_at as i64)
+        .bind(p.completed_at.map(|c| c as i64))
+        .bind(now as i64)
+        .execute(&self.pool)
+        .await
+        .map_err(StoreError::classify)?;
+        Ok(())
+    }
+
+    /// The payments of an invoice request, newest first.
+    pub async fn payments(&self, invreq_id: &str) -> Result<Vec<PaymentRecord>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT payment_hash, invreq_id, status, amount_msat, amount_sent_msat, preimage, created_at, \
+             completed_at FROM payments WHERE invreq_id = $1 ORDER BY created_at DESC, payment_hash",
+        )
+        .bind(invreq_id)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(StoreError::classify)?;
+        rows.iter()
+            .map(|r| {
+                Ok(PaymentRecord {
+                    payment_hash: r.try_get("payment_hash")?,
+                    invreq_id: r.try_get("invreq_id")?,
+                    status: r.try_get("status")?,
+                    amount_msat: r.try_get::<Option<i64>, _>("amount_msat")?.map(|a| a as u64),
+                    amount_sent_msat: r.try_get::<i64, _>("amount_sent_msat")? as u64,
+                    preimage: r.try_get("preimage")?,
+                    created_at: r.try_get::<i64, _>("created_at")? as u64,
+                    completed_at: r.try_get::<Option<i64>, _>("completed_at")?.map(|c| c as u64),
+                })
+            })
+            .collect::<Result<_, sqlx::Error>>()
+            .map_err(StoreError::classify)
+    }
+
+    /// A named counter (e.g. the payment watcher's indexes); 0 when unset.
+    pub async fn counter(&self, name: &str) -> Result<u64, StoreError> {
+        let v: Option<i64> = sqlx::query_scalar("SELECT value FROM kv WHERE name = $1")
+            .bind(name)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(StoreError::classify)?;
+        Ok(v.unwrap_or(0) as u64)
+    }
+
+    /// Sets a named counter.
+    pub async fn set_counter(&self, name: &str, value: u64) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO kv (name, value) VALUES ($1, $2) ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+        )
+        .bind(name)
+        .bind(value as i64)
+        .execute(&self.pool)
+        .await
+        .map_err(StoreError::classify)?;
+        Ok(())
+    }
+}
+
+fn record(r: &AnyRow) -> Result<InvoiceRequestRecord, StoreError> {
+    let get = || -> Result<InvoiceRequestRecord, sqlx::Error> {
+        let status: String = r.try_get("status")?;
+        Ok(InvoiceRequestRecord {
+            seq: r.try_get("seq")?,
+            invreq_id: r.try_get("invreq_id")?,
+            tenant: r.try_get("tenant")?,
+            bolt12: r.try_get("bolt12")?,
+            amount_msat: r.try_get::<i64, _>("amount_msat")? as u64,
+            description: r.try_get("description")?,
+            issuer: r.try_get("issuer")?,
+            label: r.try_get("label")?,
+            absolute_expiry: r.try_get::<Option<i64>, _>("absolute_expiry")?.map(|e| e as u64),
+            single_use: r.try_get("single_use")?,
+            active: r.try_get("active")?,
+            used: r.try_get("used")?,
+            status: Status::parse(&status).ok_or_else(|| {
+                sqlx::Error::Decode(format!("unknown status {status:?}").into())
+            })?,
+            created_at: r.try_get::<i64, _>("created_at")? as u64,
+            updated_at: r.try_get::<i64, _>("updated_at")? as u64,
+        })
+    };
+    get().map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+/// A database URL with its password hidden, for messages and logs.
+pub fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => {
+            let creds = &url[s + 3..at];
+            match creds.split_once(':') {
+                Some((user, _)) => format!("{}://{user}:***@{}", &url[..s], &url[at + 1..]),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
+}

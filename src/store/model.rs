@@ -1,0 +1,153 @@
+//! Records the store keeps.
+
+use serde::Serialize;
+
+/// Where an invoice request stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    /// Written before the node was asked; settled by the node's answer or the reconciler.
+    Pending,
+    /// Active: the node will pay an invoice for it.
+    Open,
+    /// A payment for it is in flight.
+    Paying,
+    /// Paid (single-use: no further payment possible).
+    Paid,
+    /// Disabled by the client.
+    Disabled,
+    /// Its absolute_expiry has passed.
+    Expired,
+    /// The node never created it; it was never handed out.
+    Failed,
+}
+
+impl Status {
+    /// The name stored in the database and shown in the API.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Pending => "pending",
+            Status::Open => "open",
+            Status::Paying => "paying",
+            Status::Paid => "paid",
+            Status::Disabled => "disabled",
+            Status::Expired => "expired",
+            Status::Failed => "failed",
+        }
+    }
+
+    /// Reads a stored name.
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "pending" => Status::Pending,
+            "open" => Status::Open,
+            "paying" => Status::Paying,
+            "paid" => Status::Paid,
+            "disabled" => Status::Disabled,
+            "expired" => Status::Expired,
+            "failed" => Status::Failed,
+            _ => return None,
+        })
+    }
+}
+
+/// One invoice request as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InvoiceRequestRecord {
+    /// Insertion order; the list cursor.
+    pub seq: i64,
+    /// Lowercase hex SHA256 of the request's records below 160.
+    pub invreq_id: String,
+    /// The API client's tenant that owns it.
+    pub tenant: String,
+    /// The signed `lnr1…` string (empty while pending).
+    pub bolt12: String,
+    /// Amount asked, msat.
+    pub amount_msat: u64,
+    /// `offer_description`.
+    pub description: String,
+    /// `offer_issuer`.
+    pub issuer: Option<String>,
+    /// The client's label.
+    pub label: Option<String>,
+    /// `offer_absolute_expiry`, seconds since 1970.
+    pub absolute_expiry: Option<u64>,
+    /// Whether one payment uses it up.
+    pub single_use: bool,
+    /// Whether the node accepts an invoice for it (as last known).
+    pub active: bool,
+    /// Whether it has been paid.
+    pub used: bool,
+    /// Where it stands.
+    pub status: Status,
+    /// Seconds since 1970.
+    pub created_at: u64,
+    /// Seconds since 1970.
+    pub updated_at: u64,
+}
+
+impl InvoiceRequestRecord {
+    /// Expiry applies from the instant it passes, even before the sweeper has run.
+    pub fn effective(mut self, now: u64) -> Self {
+        if matches!(self.status, Status::Open) && self.absolute_expiry.is_some_and(|e| e <= now) {
+            self.status = Status::Expired;
+            self.active = false;
+        }
+        self
+    }
+}
+
+/// A payment the node made for an invoice request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct PaymentRecord {
+    /// Hex payment hash.
+    pub payment_hash: String,
+    /// Hex id of the invoice request it paid.
+    #[serde(skip)]
+    pub invreq_id: String,
+    /// `pending`, `complete` or `failed`.
+    pub status: String,
+    /// What the invoice asked, msat.
+    pub amount_msat: Option<u64>,
+    /// What the node sent, msat (fees included).
+    pub amount_sent_msat: u64,
+    /// Hex preimage, once complete.
+    pub preimage: Option<String>,
+    /// Seconds since 1970.
+    pub created_at: u64,
+    /// Seconds since 1970, once complete.
+    pub completed_at: Option<u64>,
+}
+
+/// A stored idempotency key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdempotencyRecord {
+    /// SHA256 hex of the first request's body.
+    pub request_hash: String,
+    /// The invoice request it created, once known.
+    pub invreq_id: Option<String>,
+    /// The first response, once complete: status and body.
+    pub response: Option<(u16, String)>,
+}
+
+/// What claiming an idempotency key found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IdempotencyClaim {
+    /// The key is new: this request owns it.
+    Claimed,
+    /// The key was used before.
+    Existing(IdempotencyRecord),
+}
+
+/// Filters and page of a list.
+#[derive(Debug, Clone, Default)]
+pub struct ListQuery {
+    /// Only requests that are active now.
+    pub active_only: bool,
+    /// Only the request with this label.
+    pub label: Option<String>,
+    /// Page size.
+    pub limit: u32,
+    /// Continue after this `seq` (newest first: rows with a smaller seq).
+    pub before_seq: Option<i64>,
+}
