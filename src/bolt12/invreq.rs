@@ -227,6 +227,7 @@ impl InvoiceRequest {
         };
         let mut mb = MerkleBuilder::new();
         let mut sig_range: Option<Range<usize>> = None;
+        let mut after_sig: Option<usize> = None;
         let mut metadata = None;
         let mut description = None;
         let mut issuer = None;
@@ -253,6 +254,9 @@ impl InvoiceRequest {
                     None => r,
                 });
             } else {
+                if t > 1000 && after_sig.is_none() {
+                    after_sig = Some(range_of(rec.raw).start);
+                }
                 mb.push(&rec);
             }
             match t {
@@ -318,7 +322,11 @@ impl InvoiceRequest {
         let merkle_root = mb
             .finish()
             .ok_or(Bolt12Error::MissingField("invreq_metadata"))?;
-        let sig_range = sig_range.unwrap_or(bytes.len()..bytes.len());
+        // Without signature records, the (empty) range sits where one would be inserted.
+        let sig_range = sig_range.unwrap_or_else(|| {
+            let p = after_sig.unwrap_or(bytes.len());
+            p..p
+        });
         let ir = Self {
             bytes,
             sig_range,

@@ -163,19 +163,36 @@ pub fn parse_stream(bytes: &[u8]) -> Result<Vec<TlvRecord<'_>>, Bolt12Error> {
     TlvIter::new(bytes).collect()
 }
 
+/// Per-message rules for [`check_stream`].
+#[derive(Debug, Clone, Copy)]
+pub struct StreamRules<'r> {
+    /// Inclusive type ranges a record may use.
+    pub ranges: &'r [(u64, u64)],
+    /// Even types the message understands (any other even type is rejected).
+    pub known_even: &'r [u64],
+    /// Types whose value must be UTF-8, with their field names.
+    pub utf8: &'r [(u64, &'static str)],
+}
+
 /// Generic BOLT12 record checks shared by every message type: syntax (via [`parse_stream`]),
-/// UTF-8 for the listed text types, and rejection of even types not in `known`.
+/// allowed type ranges, UTF-8 for text fields and rejection of unknown even types.
 pub fn check_stream<'a>(
     bytes: &'a [u8],
-    known: &[u64],
-    utf8: &[(u64, &'static str)],
+    rules: &StreamRules<'_>,
 ) -> Result<Vec<TlvRecord<'a>>, Bolt12Error> {
     let records = parse_stream(bytes)?;
     for r in &records {
-        if let Some((_, name)) = utf8.iter().find(|(t, _)| *t == r.typ) {
+        if !rules
+            .ranges
+            .iter()
+            .any(|&(lo, hi)| (lo..=hi).contains(&r.typ))
+        {
+            return Err(Bolt12Error::OutOfRange(r.typ));
+        }
+        if let Some((_, name)) = rules.utf8.iter().find(|(t, _)| *t == r.typ) {
             std::str::from_utf8(r.value).map_err(|_| Bolt12Error::InvalidUtf8(name))?;
         }
-        if r.typ % 2 == 0 && !known.contains(&r.typ) {
+        if r.typ % 2 == 0 && !rules.known_even.contains(&r.typ) {
             return Err(Bolt12Error::UnknownEvenType(r.typ));
         }
     }
