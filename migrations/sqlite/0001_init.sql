@@ -1,4 +1,5 @@
 -- invreqd schema (SQLite). Times are integer seconds since 1970, ids lowercase hex text.
+-- Booleans are 0/1 integers here: the sqlx Any driver does not map SQLite BOOLEAN.
 CREATE TABLE invoice_requests (
     seq             INTEGER PRIMARY KEY AUTOINCREMENT,
     invreq_id       TEXT    NOT NULL UNIQUE,
@@ -9,9 +10,9 @@ CREATE TABLE invoice_requests (
     issuer          TEXT,
     label           TEXT,
     absolute_expiry BIGINT,
-    single_use      BOOLEAN NOT NULL,
-    active          BOOLEAN NOT NULL,
-    used            BOOLEAN NOT NULL,
+    single_use      BIGINT  NOT NULL,
+    active          BIGINT  NOT NULL,
+    used            BIGINT  NOT NULL,
     status          TEXT    NOT NULL,
     created_at      BIGINT  NOT NULL,
     updated_at      BIGINT  NOT NULL

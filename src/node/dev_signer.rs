@@ -30,7 +30,7 @@ impl DevSigner {
                 )
             })?,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                let secret = SecretKey::new(&mut rand::thread_rng());
+                let secret = random_key();
                 std::fs::create_dir_all(data_dir)?;
                 write_private(&path, &hex::encode(secret.secret_bytes()))?;
                 secret
@@ -50,6 +50,17 @@ impl DevSigner {
             can_pay: false,
         };
         Self { keypair, info }
+    }
+}
+
+fn random_key() -> SecretKey {
+    use rand::RngCore;
+    loop {
+        let mut bytes = [0u8; 32];
+        rand::thread_rng().fill_bytes(&mut bytes);
+        if let Ok(key) = SecretKey::from_slice(&bytes) {
+            return key;
+        }
     }
 }
 
@@ -92,11 +103,6 @@ impl Node for DevSigner {
         _single_use: bool,
         _label: Option<&str>,
     ) -> Result<InvoiceRequest, NodeError> {
-        if unsigned.payer_id() != self.info.id {
-            return Err(NodeError::BadParams(
-                "invreq_payer_id is not this signer's key".into(),
-            ));
-        }
         Ok(unsigned.sign(&self.keypair))
     }
 
@@ -106,7 +112,14 @@ impl Node for DevSigner {
     }
 
     async fn disable(&self, invreq_id: &str) -> Result<NodeInvoiceRequest, NodeError> {
-        Err(NodeError::UnknownInvoiceRequest(invreq_id.to_string()))
+        // Nothing to disable here: the store's record is the only copy, and the service marks it.
+        Ok(NodeInvoiceRequest {
+            invreq_id: invreq_id.to_string(),
+            active: false,
+            used: false,
+            single_use: true,
+            bolt12: String::new(),
+        })
     }
 
     async fn payments_since(

@@ -480,9 +480,9 @@ fn record(r: &AnyRow) -> Result<InvoiceRequestRecord, StoreError> {
             issuer: r.try_get("issuer")?,
             label: r.try_get("label")?,
             absolute_expiry: r.try_get::<Option<i64>, _>("absolute_expiry")?.map(|e| e as u64),
-            single_use: r.try_get("single_use")?,
-            active: r.try_get("active")?,
-            used: r.try_get("used")?,
+            single_use: get_bool(r, "single_use")?,
+            active: get_bool(r, "active")?,
+            used: get_bool(r, "used")?,
             status: Status::parse(&status).ok_or_else(|| {
                 sqlx::Error::Decode(format!("unknown status {status:?}").into())
             })?,
@@ -491,6 +491,12 @@ fn record(r: &AnyRow) -> Result<InvoiceRequestRecord, StoreError> {
         })
     };
     get().map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+/// A boolean column: BOOLEAN on PostgreSQL, a 0/1 integer on SQLite.
+fn get_bool(r: &AnyRow, column: &str) -> Result<bool, sqlx::Error> {
+    r.try_get::<bool, _>(column)
+        .or_else(|_| r.try_get::<i64, _>(column).map(|v| v != 0))
 }
 
 /// A database URL with its password hidden, for messages and logs.

@@ -1,0 +1,7 @@
+//! Integration tests: the real app on a random port, over HTTP.
+
+mod create;
+mod helpers;
+mod idempotency;
+mod read_disable;
+mod surface;
