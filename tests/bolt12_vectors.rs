@@ -584,3 +584,38 @@ fn build_rejects_bad_amounts() {
         assert_eq!(ir.amount_msat(), 1);
     }
 }
+
+/// Two offers-test.json range vectors encode their type as `fd` + 4 bytes (not a valid BigSize),
+/// so any parser rejects them as truncated before seeing the type. Check the intended cases too.
+#[test]
+fn offers_test_range_cases_properly_encoded() {
+    let v = load("offers-test.json");
+    let case = |d: &str| {
+        let c = v.as_array().unwrap().iter().find(|c| c["description"] == d);
+        decode_bech32_no_checksum(c.unwrap()["bolt12"].as_str().unwrap())
+            .unwrap()
+            .1
+    };
+    let big = case("Contains type > 1999999999");
+    let even = case("Contains unknown even type (1000000002)");
+    assert_eq!(
+        tlv::check_stream(&big, &OFFER_RULES).unwrap_err(),
+        Bolt12Error::Truncated
+    );
+    assert_eq!(
+        tlv::check_stream(&even, &OFFER_RULES).unwrap_err(),
+        Bolt12Error::Truncated
+    );
+    // The valid prefix (description + issuer id) followed by correctly encoded records.
+    let prefix = &big[..big.iter().position(|&b| b == 0xfd).unwrap()];
+    assert!(tlv::check_stream(prefix, &OFFER_RULES).is_ok());
+    for (t, err) in [
+        (2_000_000_000u64, Bolt12Error::OutOfRange(2_000_000_000)),
+        (1_000_000_002, Bolt12Error::UnknownEvenType(1_000_000_002)),
+        (78, Bolt12Error::UnknownEvenType(78)),
+    ] {
+        let mut s = prefix.to_vec();
+        write_record(&mut s, t, &[1, 2, 3]);
+        assert_eq!(tlv::check_stream(&s, &OFFER_RULES).unwrap_err(), err);
+    }
+}

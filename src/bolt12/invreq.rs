@@ -277,12 +277,11 @@ impl InvoiceRequest {
                     )
                 }
                 82 => amount_msat = Some(read_tu64(v, "invreq_amount")?),
-                84 => {
-                    // No invreq feature is defined: any even (required) bit is unknown.
-                    if v.iter().any(|b| b & 0x55 != 0) {
-                        return Err(Bolt12Error::UnknownRequiredFeature);
-                    }
+                // No invreq feature is defined: any even (required) bit is unknown.
+                84 if v.iter().any(|b| b & 0x55 != 0) => {
+                    return Err(Bolt12Error::UnknownRequiredFeature);
                 }
+                84 => {}
                 86 => quantity = Some(read_tu64(v, "invreq_quantity")?),
                 88 => {
                     if v.len() != 33 {
