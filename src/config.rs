@@ -133,7 +133,10 @@ impl ServeArgs {
     /// The database URL in effect.
     pub fn database_url(&self) -> String {
         self.database_url.clone().unwrap_or_else(|| {
-            format!("sqlite://{}?mode=rwc", self.data_dir.join("invreqd.db").display())
+            format!(
+                "sqlite://{}?mode=rwc",
+                self.data_dir.join("invreqd.db").display()
+            )
         })
     }
 

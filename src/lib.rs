@@ -5,6 +5,7 @@
 pub mod api;
 pub mod bolt12;
 pub mod config;
+pub mod jobs;
 pub mod node;
 pub mod service;
 pub mod startup;

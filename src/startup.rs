@@ -9,6 +9,7 @@ use tokio::net::TcpListener;
 
 use crate::api::{self, ApiOptions, AppState};
 use crate::config::{NodeKind, ServeArgs};
+use crate::jobs::{self, JobSettings};
 use crate::node::Node;
 use crate::node::dev_signer::DevSigner;
 use crate::service::Service;
@@ -72,14 +73,22 @@ impl Application {
 
     /// The address it listens on.
     pub fn local_addr(&self) -> SocketAddr {
-        self.listener.local_addr().expect("bound listener has an address")
+        self.listener
+            .local_addr()
+            .expect("bound listener has an address")
     }
 
     /// Serves until `shutdown` completes, with background jobs.
-    pub async fn run_until(self, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+    pub async fn run_until(
+        self,
+        shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
         let addr = self.local_addr();
         tracing::info!(%addr, "listening");
-        let jobs = tokio::spawn(background(self.state.service.clone(), self.reconcile_interval));
+        let jobs = tokio::spawn(background(
+            self.state.service.clone(),
+            self.reconcile_interval,
+        ));
         let result = axum::serve(self.listener, self.router)
             .with_graceful_shutdown(shutdown)
             .await;
@@ -90,25 +99,6 @@ impl Application {
     /// Serves until SIGINT or SIGTERM.
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
         self.run_until(shutdown_signal()).await
-    }
-}
-
-/// Background work: settles pending records at start-up and periodically.
-async fn background(service: Service, interval: Duration) {
-    let min_age = service.config().node_timeout.as_secs() + 5;
-    let mut first = true;
-    loop {
-        // At start-up everything pending is from an earlier process... or a sibling replica's
-        // create in flight, so the age threshold applies at every run.
-        match service.reconcile_pending(min_age).await {
-            Ok(0) => {}
-            Ok(n) => tracing::info!(settled = n, "reconciled pending invoice requests"),
-            Err(e) => tracing::warn!(error = %e, "reconciler failed"),
-        }
-        if first {
-            first = false;
-        }
-        tokio::time::sleep(interval).await;
     }
 }
 

@@ -45,7 +45,12 @@ pub struct ApiError(Box<Problem>);
 
 impl ApiError {
     /// A problem with a status, a code, a title and a detail.
-    pub fn new(status: StatusCode, code: &'static str, title: &'static str, detail: impl Into<String>) -> Self {
+    pub fn new(
+        status: StatusCode,
+        code: &'static str,
+        title: &'static str,
+        detail: impl Into<String>,
+    ) -> Self {
         Self(Box::new(Problem {
             kind: format!("urn:invreqd:problem:{code}"),
             title,
@@ -76,13 +81,24 @@ impl ApiError {
 
     /// 400 for a field that breaks a rule.
     pub fn invalid_field(field: impl Into<String>, detail: impl Into<String>) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, "invalid_field", "A field is invalid", detail).with_field(field)
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_field",
+            "A field is invalid",
+            detail,
+        )
+        .with_field(field)
     }
 
     /// 400 for a malformed path or query parameter.
     pub fn invalid_parameter(field: impl Into<String>, detail: impl Into<String>) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, "invalid_parameter", "A parameter is invalid", detail)
-            .with_field(field)
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_parameter",
+            "A parameter is invalid",
+            detail,
+        )
+        .with_field(field)
     }
 
     /// 404 for an unknown invoice request.
@@ -103,7 +119,13 @@ impl From<ValidationError> for ApiError {
         } else {
             "invalid_field"
         };
-        Self::new(StatusCode::BAD_REQUEST, code, "A field is invalid", e.message).with_field(e.field)
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            code,
+            "A field is invalid",
+            e.message,
+        )
+        .with_field(e.field)
     }
 }
 
@@ -128,16 +150,34 @@ impl From<NodeError> for ApiError {
     fn from(e: NodeError) -> Self {
         use StatusCode as S;
         let (status, code, title) = match &e {
-            NodeError::UnknownInvoiceRequest(_) => (S::NOT_FOUND, "not_found", "No such invoice request"),
-            NodeError::NotActive => (S::CONFLICT, "already_inactive", "The invoice request is not active"),
+            NodeError::UnknownInvoiceRequest(_) => {
+                (S::NOT_FOUND, "not_found", "No such invoice request")
+            }
+            NodeError::NotActive => (
+                S::CONFLICT,
+                "already_inactive",
+                "The invoice request is not active",
+            ),
             NodeError::Unauthorized(_) => (
                 S::BAD_GATEWAY,
                 "node_credentials_refused",
                 "The node refused our credentials",
             ),
-            NodeError::Unreachable(_) => (S::SERVICE_UNAVAILABLE, "node_unavailable", "The node is unreachable"),
-            NodeError::Timeout => (S::GATEWAY_TIMEOUT, "node_timeout", "The node did not answer in time"),
-            NodeError::Unsupported(_) => (S::NOT_IMPLEMENTED, "unsupported", "Not supported by this node"),
+            NodeError::Unreachable(_) => (
+                S::SERVICE_UNAVAILABLE,
+                "node_unavailable",
+                "The node is unreachable",
+            ),
+            NodeError::Timeout => (
+                S::GATEWAY_TIMEOUT,
+                "node_timeout",
+                "The node did not answer in time",
+            ),
+            NodeError::Unsupported(_) => (
+                S::NOT_IMPLEMENTED,
+                "unsupported",
+                "Not supported by this node",
+            ),
             NodeError::CouldNotCreate(_) | NodeError::BadParams(_) | NodeError::Other(_) => {
                 (S::BAD_GATEWAY, "node_error", "The node failed")
             }
@@ -157,12 +197,21 @@ impl From<ServiceError> for ApiError {
             ServiceError::NotFound(id) => Self::not_found(&id),
             ServiceError::AlreadyInactive(ref id) => {
                 let id = id.clone();
-                Self::new(S::CONFLICT, "already_inactive", "The invoice request is not active", e.to_string())
-                    .with_invreq_id(id)
+                Self::new(
+                    S::CONFLICT,
+                    "already_inactive",
+                    "The invoice request is not active",
+                    e.to_string(),
+                )
+                .with_invreq_id(id)
             }
-            ServiceError::LabelTaken(_) => {
-                Self::new(S::CONFLICT, "label_taken", "The label is taken", e.to_string()).with_field("label")
-            }
+            ServiceError::LabelTaken(_) => Self::new(
+                S::CONFLICT,
+                "label_taken",
+                "The label is taken",
+                e.to_string(),
+            )
+            .with_field("label"),
             ServiceError::IdempotencyMismatch => Self::new(
                 S::CONFLICT,
                 "idempotency_key_reused",
@@ -181,13 +230,20 @@ impl From<ServiceError> for ApiError {
                     S::GATEWAY_TIMEOUT,
                     "node_timeout",
                     "The node did not answer in time",
-                    format!("{e}; GET /v1/invoicerequests/{id} shows the outcome once it is settled"),
+                    format!(
+                        "{e}; GET /v1/invoicerequests/{id} shows the outcome once it is settled"
+                    ),
                 )
                 .with_invreq_id(id)
             }
             ServiceError::NodeMismatch(_) => {
                 tracing::error!(error = %e, "node answer rejected");
-                Self::new(S::BAD_GATEWAY, "node_mismatch", "The node's answer did not verify", e.to_string())
+                Self::new(
+                    S::BAD_GATEWAY,
+                    "node_mismatch",
+                    "The node's answer did not verify",
+                    e.to_string(),
+                )
             }
             ServiceError::Node(n) => n.into(),
             ServiceError::Store(s) => s.into(),
@@ -208,7 +264,8 @@ pub fn internal(e: &dyn std::fmt::Display) -> ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let status = StatusCode::from_u16(self.0.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let status =
+            StatusCode::from_u16(self.0.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let body = serde_json::to_vec(&*self.0).unwrap_or_default();
         let mut res = (status, body).into_response();
         res.headers_mut().insert(

@@ -26,8 +26,15 @@ impl<S: Send + Sync> FromRequest<S> for JsonObject {
             .get(header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
             .unwrap_or("");
-        let mime = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
-        if mime != "application/json" && !(mime.starts_with("application/") && mime.ends_with("+json")) {
+        let mime = content_type
+            .split(';')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_ascii_lowercase();
+        if mime != "application/json"
+            && !(mime.starts_with("application/") && mime.ends_with("+json"))
+        {
             return Err(ApiError::new(
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 "unsupported_media_type",
@@ -44,11 +51,21 @@ impl<S: Send + Sync> FromRequest<S> for JsonObject {
                     rej.body_text(),
                 )
             } else {
-                ApiError::new(rej.status(), "invalid_body", "The body could not be read", rej.body_text())
+                ApiError::new(
+                    rej.status(),
+                    "invalid_body",
+                    "The body could not be read",
+                    rej.body_text(),
+                )
             }
         })?;
         let value: Value = serde_json::from_slice(&bytes).map_err(|e| {
-            ApiError::new(StatusCode::BAD_REQUEST, "invalid_json", "The body is not valid JSON", e.to_string())
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "invalid_json",
+                "The body is not valid JSON",
+                e.to_string(),
+            )
         })?;
         let Value::Object(map) = value else {
             return Err(ApiError::new(
@@ -72,9 +89,10 @@ impl<S: Send + Sync> FromRequestParts<S> for InvreqIdPath {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
-        let axum::extract::Path(raw) = axum::extract::Path::<String>::from_request_parts(parts, state)
-            .await
-            .map_err(|e| ApiError::invalid_parameter("invreq_id", e.body_text()))?;
+        let axum::extract::Path(raw) =
+            axum::extract::Path::<String>::from_request_parts(parts, state)
+                .await
+                .map_err(|e| ApiError::invalid_parameter("invreq_id", e.body_text()))?;
         parse_invreq_id(&raw).map(Self)
     }
 }
@@ -99,6 +117,8 @@ impl<S: Send + Sync> FromRequestParts<S> for QueryPairs {
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
         let q = parts.uri.query().unwrap_or("");
-        Ok(Self(form_urlencoded::parse(q.as_bytes()).into_owned().collect()))
+        Ok(Self(
+            form_urlencoded::parse(q.as_bytes()).into_owned().collect(),
+        ))
     }
 }

@@ -1,8 +1,8 @@
 //! Liveness and readiness.
 
+use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::Json;
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -32,7 +32,10 @@ pub struct Checks {
 /// The process runs.
 #[utoipa::path(get, path = "/healthz", tag = "operations", responses((status = 200, description = "Alive.", body = Health)))]
 pub async fn healthz() -> Json<Health> {
-    Json(Health { status: "ok", checks: None })
+    Json(Health {
+        status: "ok",
+        checks: None,
+    })
 }
 
 /// Store and node reachable, not draining.
@@ -54,12 +57,20 @@ pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Health>)
     };
     let draining = state.draining.load(std::sync::atomic::Ordering::Relaxed);
     let ready = store == "ok" && node == "ok" && !draining;
-    let status = if ready { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    let status = if ready {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
     (
         status,
         Json(Health {
             status: if ready { "ok" } else { "unavailable" },
-            checks: Some(Checks { store, node, draining }),
+            checks: Some(Checks {
+                store,
+                node,
+                draining,
+            }),
         }),
     )
 }

@@ -1,15 +1,15 @@
 //! `/v1/invoicerequests`: create, list, get, disable.
 
+use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::Json;
 use serde::Serialize;
 use utoipa::{IntoParams, ToSchema};
 
+use super::AppState;
 use super::error::{ApiError, Problem};
 use super::extract::{InvreqIdPath, JsonObject, QueryPairs};
-use super::AppState;
 use crate::service::{Created, InvoiceRequestView, NewInvoiceRequest, unix_now};
 use crate::store::{ListQuery, PaymentRecord, Status};
 
@@ -149,8 +149,10 @@ fn location(id: &str) -> HeaderValue {
 
 fn json_response(status: StatusCode, body: String, id: Option<&str>) -> Response {
     let mut res = (status, body).into_response();
-    res.headers_mut()
-        .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    res.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
     if let Some(id) = id {
         res.headers_mut().insert(header::LOCATION, location(id));
     }
@@ -186,7 +188,9 @@ pub async fn create(
         .service
         .create_idempotent(
             DEFAULT_TENANT,
-            idempotency_key.as_deref().map(|k| (k, body.sha256.as_str())),
+            idempotency_key
+                .as_deref()
+                .map(|k| (k, body.sha256.as_str())),
             req,
             |view| serde_json::to_string(&InvoiceRequestBody::from(view)).unwrap_or_default(),
         )
@@ -199,7 +203,11 @@ pub async fn create(
         Created::Replay { status, body } => {
             let id = serde_json::from_str::<serde_json::Value>(&body)
                 .ok()
-                .and_then(|v| v.get("invreq_id").and_then(|i| i.as_str()).map(str::to_owned));
+                .and_then(|v| {
+                    v.get("invreq_id")
+                        .and_then(|i| i.as_str())
+                        .map(str::to_owned)
+                });
             let mut res = json_response(
                 StatusCode::from_u16(status).unwrap_or(StatusCode::CREATED),
                 body,
@@ -239,7 +247,10 @@ fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
         (status = 503, description = "The database is unavailable.", body = Problem, content_type = "application/problem+json"),
     )
 )]
-pub async fn list(State(state): State<AppState>, QueryPairs(pairs): QueryPairs) -> Result<Json<InvoiceRequestList>, ApiError> {
+pub async fn list(
+    State(state): State<AppState>,
+    QueryPairs(pairs): QueryPairs,
+) -> Result<Json<InvoiceRequestList>, ApiError> {
     let query = list_query(&pairs)?;
     let page = state.service.list(DEFAULT_TENANT, query).await?;
     Ok(Json(InvoiceRequestList {
@@ -256,7 +267,10 @@ fn list_query(pairs: &[(String, String)]) -> Result<ListQuery, ApiError> {
     let mut seen = Vec::new();
     for (name, value) in pairs {
         if seen.contains(&name.as_str()) {
-            return Err(ApiError::invalid_parameter(name, format!("{name} is given more than once")));
+            return Err(ApiError::invalid_parameter(
+                name,
+                format!("{name} is given more than once"),
+            ));
         }
         seen.push(name.as_str());
         match name.as_str() {
@@ -264,7 +278,12 @@ fn list_query(pairs: &[(String, String)]) -> Result<ListQuery, ApiError> {
                 q.active_only = match value.as_str() {
                     "true" => true,
                     "false" => false,
-                    _ => return Err(ApiError::invalid_parameter(name, "active_only must be true or false")),
+                    _ => {
+                        return Err(ApiError::invalid_parameter(
+                            name,
+                            "active_only must be true or false",
+                        ));
+                    }
                 }
             }
             "label" => q.label = Some(value.clone()),
@@ -274,22 +293,27 @@ fn list_query(pairs: &[(String, String)]) -> Result<ListQuery, ApiError> {
                     .ok()
                     .filter(|l| (1..=MAX_LIMIT).contains(l))
                     .ok_or_else(|| {
-                        ApiError::invalid_parameter(name, format!("limit must be an integer from 1 to {MAX_LIMIT}"))
+                        ApiError::invalid_parameter(
+                            name,
+                            format!("limit must be an integer from 1 to {MAX_LIMIT}"),
+                        )
                     })?
             }
             "cursor" => {
-                q.before_seq = Some(
-                    value
-                        .parse()
-                        .ok()
-                        .filter(|c: &i64| *c > 0)
-                        .ok_or_else(|| ApiError::invalid_parameter(name, "cursor must be a next_cursor of this list"))?,
-                )
+                q.before_seq =
+                    Some(value.parse().ok().filter(|c: &i64| *c > 0).ok_or_else(|| {
+                        ApiError::invalid_parameter(
+                            name,
+                            "cursor must be a next_cursor of this list",
+                        )
+                    })?)
             }
             other => {
                 return Err(ApiError::invalid_parameter(
                     other,
-                    format!("unknown query parameter {other:?}; the parameters are active_only, label, limit, cursor"),
+                    format!(
+                        "unknown query parameter {other:?}; the parameters are active_only, label, limit, cursor"
+                    ),
                 ));
             }
         }
@@ -310,7 +334,10 @@ fn list_query(pairs: &[(String, String)]) -> Result<ListQuery, ApiError> {
         (status = 503, description = "The database is unavailable.", body = Problem, content_type = "application/problem+json"),
     )
 )]
-pub async fn get(State(state): State<AppState>, InvreqIdPath(id): InvreqIdPath) -> Result<Json<InvoiceRequestBody>, ApiError> {
+pub async fn get(
+    State(state): State<AppState>,
+    InvreqIdPath(id): InvreqIdPath,
+) -> Result<Json<InvoiceRequestBody>, ApiError> {
     let view = state.service.get(DEFAULT_TENANT, &id).await?;
     Ok(Json(InvoiceRequestBody::from(&view)))
 }
@@ -330,7 +357,10 @@ pub async fn get(State(state): State<AppState>, InvreqIdPath(id): InvreqIdPath) 
         (status = 503, description = "The node or the database is unavailable.", body = Problem, content_type = "application/problem+json"),
     )
 )]
-pub async fn disable(State(state): State<AppState>, InvreqIdPath(id): InvreqIdPath) -> Result<Json<InvoiceRequestBody>, ApiError> {
+pub async fn disable(
+    State(state): State<AppState>,
+    InvreqIdPath(id): InvreqIdPath,
+) -> Result<Json<InvoiceRequestBody>, ApiError> {
     let view = state.service.disable(DEFAULT_TENANT, &id).await?;
     Ok(Json(InvoiceRequestBody::from(&view)))
 }

@@ -10,9 +10,9 @@ pub mod openapi;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
-use axum::http::StatusCode;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
+use axum::http::StatusCode;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use utoipa_swagger_ui::SwaggerUi;
@@ -38,7 +38,9 @@ pub struct ApiOptions {
 
 impl Default for ApiOptions {
     fn default() -> Self {
-        Self { body_limit: 16 * 1024 }
+        Self {
+            body_limit: 16 * 1024,
+        }
     }
 }
 
@@ -69,7 +71,12 @@ pub fn router(state: AppState, opts: &ApiOptions) -> Router {
 }
 
 async fn not_found() -> ApiError {
-    ApiError::new(StatusCode::NOT_FOUND, "route_not_found", "No such route", "no route matches this path")
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        "route_not_found",
+        "No such route",
+        "no route matches this path",
+    )
 }
 
 async fn method_not_allowed() -> ApiError {

@@ -31,7 +31,11 @@ impl Amount {
             },
             Value::String(s) => parse_str(s)?,
             Value::Null => return Err(invalid("must not be null")),
-            _ => return Err(invalid("must be an integer (msat) or a string such as \"10000sat\"")),
+            _ => {
+                return Err(invalid(
+                    "must be an integer (msat) or a string such as \"10000sat\"",
+                ));
+            }
         };
         Self::from_msat(msat)
     }
@@ -74,7 +78,9 @@ fn parse_str(s: &str) -> Result<u64, ValidationError> {
         None => (number, None),
     };
     let whole = digits(whole).ok_or_else(|| invalid(FORMAT_HINT))?;
-    let mut msat = whole.checked_mul(unit).ok_or_else(|| invalid("is too large"))?;
+    let mut msat = whole
+        .checked_mul(unit)
+        .ok_or_else(|| invalid("is too large"))?;
     if let Some(frac) = frac {
         let len_ok = if exact {
             max_decimals > 0 && frac.len() == max_decimals
@@ -86,7 +92,9 @@ fn parse_str(s: &str) -> Result<u64, ValidationError> {
         }
         let f = digits(frac).ok_or_else(|| invalid(FORMAT_HINT))?;
         let scale = 10u64.pow((max_decimals - frac.len()) as u32);
-        msat = msat.checked_add(f * scale).ok_or_else(|| invalid("is too large"))?;
+        msat = msat
+            .checked_add(f * scale)
+            .ok_or_else(|| invalid("is too large"))?;
     }
     Ok(msat)
 }
@@ -158,7 +166,11 @@ mod tests {
         for input in cases {
             let err = Amount::parse(&input).expect_err(&input.to_string());
             assert_eq!(err.field, "amount", "{input}");
-            assert!(err.message.starts_with("amount "), "{input}: {}", err.message);
+            assert!(
+                err.message.starts_with("amount "),
+                "{input}: {}",
+                err.message
+            );
         }
     }
 }

@@ -132,7 +132,11 @@ impl Service {
         };
         let deadline = tokio::time::Instant::now() + self.config.idempotency_wait;
         loop {
-            match self.store.claim_idempotency(tenant, key, body_hash, unix_now()).await? {
+            match self
+                .store
+                .claim_idempotency(tenant, key, body_hash, unix_now())
+                .await?
+            {
                 IdempotencyClaim::Claimed => break,
                 IdempotencyClaim::Existing(rec) if rec.request_hash != body_hash => {
                     return Err(ServiceError::IdempotencyMismatch);
@@ -154,7 +158,9 @@ impl Service {
                             _ => {
                                 let view = self.view(found).await?;
                                 let body = render(&view);
-                                self.store.complete_idempotency(tenant, key, 201, &body).await?;
+                                self.store
+                                    .complete_idempotency(tenant, key, 201, &body)
+                                    .await?;
                                 return Ok(Created::Replay { status: 201, body });
                             }
                         }
@@ -232,12 +238,21 @@ impl Service {
             record.bolt12 = signed.encode();
             record.status = Status::Open;
             record.active = true;
-            self.store.insert(&record).await.map_err(label_conflict(&record))?;
-            return Ok(InvoiceRequestView { record, payments: Vec::new() });
+            self.store
+                .insert(&record)
+                .await
+                .map_err(label_conflict(&record))?;
+            return Ok(InvoiceRequestView {
+                record,
+                payments: Vec::new(),
+            });
         }
 
         // A node with its own state: record first, so that nothing it creates is ever lost.
-        self.store.insert(&record).await.map_err(label_conflict(&record))?;
+        self.store
+            .insert(&record)
+            .await
+            .map_err(label_conflict(&record))?;
         if let Some(key) = idempotency_key {
             self.store.bind_idempotency(tenant, key, &invreq_id).await?;
         }
@@ -276,18 +291,32 @@ impl Service {
         record.bolt12 = bolt12;
         record.status = Status::Open;
         record.active = true;
-        Ok(InvoiceRequestView { record, payments: Vec::new() })
+        Ok(InvoiceRequestView {
+            record,
+            payments: Vec::new(),
+        })
     }
 
     async fn fail(&self, invreq_id: &str) -> Result<(), StoreError> {
         self.store
-            .transition(invreq_id, &[Status::Pending], Status::Failed, false, false, unix_now())
+            .transition(
+                invreq_id,
+                &[Status::Pending],
+                Status::Failed,
+                false,
+                false,
+                unix_now(),
+            )
             .await
             .map(|_| ())
     }
 
     /// One invoice request of a tenant.
-    pub async fn get(&self, tenant: &str, invreq_id: &str) -> Result<InvoiceRequestView, ServiceError> {
+    pub async fn get(
+        &self,
+        tenant: &str,
+        invreq_id: &str,
+    ) -> Result<InvoiceRequestView, ServiceError> {
         let record = self
             .store
             .get(tenant, invreq_id)
@@ -314,7 +343,14 @@ impl Service {
         let limit = query.limit as usize;
         let mut rows = self
             .store
-            .list(tenant, &ListQuery { limit: query.limit + 1, ..query }, now)
+            .list(
+                tenant,
+                &ListQuery {
+                    limit: query.limit + 1,
+                    ..query
+                },
+                now,
+            )
             .await?;
         let next_cursor = if rows.len() > limit {
             rows.truncate(limit);
@@ -330,7 +366,11 @@ impl Service {
     }
 
     /// Disables an active invoice request on the node and in the store.
-    pub async fn disable(&self, tenant: &str, invreq_id: &str) -> Result<InvoiceRequestView, ServiceError> {
+    pub async fn disable(
+        &self,
+        tenant: &str,
+        invreq_id: &str,
+    ) -> Result<InvoiceRequestView, ServiceError> {
         let record = self
             .store
             .get(tenant, invreq_id)
@@ -363,7 +403,14 @@ impl Service {
                     .is_some_and(|n| n.used);
                 let to = if used { Status::Paid } else { Status::Disabled };
                 self.store
-                    .transition(invreq_id, &[Status::Open, Status::Paying], to, false, used, unix_now())
+                    .transition(
+                        invreq_id,
+                        &[Status::Open, Status::Paying],
+                        to,
+                        false,
+                        used,
+                        unix_now(),
+                    )
                     .await?;
                 return Err(ServiceError::AlreadyInactive(invreq_id.to_owned()));
             }
@@ -375,7 +422,9 @@ impl Service {
 
 fn label_conflict(record: &InvoiceRequestRecord) -> impl FnOnce(StoreError) -> ServiceError + '_ {
     move |e| match e {
-        StoreError::LabelTaken => ServiceError::LabelTaken(record.label.clone().unwrap_or_default()),
+        StoreError::LabelTaken => {
+            ServiceError::LabelTaken(record.label.clone().unwrap_or_default())
+        }
         other => other.into(),
     }
 }
@@ -387,13 +436,19 @@ pub fn verify_signed(
     node_id: crate::bolt12::PublicKey,
 ) -> Result<(), ServiceError> {
     if signed.signature().is_none() {
-        return Err(ServiceError::NodeMismatch("the request carries no signature".into()));
+        return Err(ServiceError::NodeMismatch(
+            "the request carries no signature".into(),
+        ));
     }
     if signed.payer_id() != node_id {
-        return Err(ServiceError::NodeMismatch("signed by another key than the node's".into()));
+        return Err(ServiceError::NodeMismatch(
+            "signed by another key than the node's".into(),
+        ));
     }
     if !signed.same_records_as(unsigned) {
-        return Err(ServiceError::NodeMismatch("its records differ from those sent".into()));
+        return Err(ServiceError::NodeMismatch(
+            "its records differ from those sent".into(),
+        ));
     }
     if signed.invreq_id() != unsigned.invreq_id() {
         return Err(ServiceError::NodeMismatch("its invreq_id differs".into()));

@@ -62,18 +62,28 @@ pub struct NewInvoiceRequest {
 
 impl NewInvoiceRequest {
     /// Validates a JSON object of the seed's request fields, at the time `now` (seconds).
-    pub fn parse(body: &Map<String, Value>, limits: &Limits, now: u64) -> Result<Self, ValidationError> {
+    pub fn parse(
+        body: &Map<String, Value>,
+        limits: &Limits,
+        now: u64,
+    ) -> Result<Self, ValidationError> {
         if let Some(unknown) = body.keys().find(|k| !FIELDS.contains(&k.as_str())) {
             return Err(ValidationError::new(
                 unknown.clone(),
-                format!("unknown field {unknown:?}; the fields are {}", FIELDS.join(", ")),
+                format!(
+                    "unknown field {unknown:?}; the fields are {}",
+                    FIELDS.join(", ")
+                ),
             ));
         }
         let amount = Amount::parse(body.get("amount").ok_or_else(|| missing("amount"))?)?;
         if amount.msat() > limits.max_amount_msat {
             return Err(ValidationError::new(
                 "amount",
-                format!("amount must not exceed {}msat on this server", limits.max_amount_msat),
+                format!(
+                    "amount must not exceed {}msat on this server",
+                    limits.max_amount_msat
+                ),
             ));
         }
         let description = match body.get("description") {
@@ -94,7 +104,10 @@ impl NewInvoiceRequest {
             None | Some(Value::Null) => true,
             Some(Value::Bool(b)) => *b,
             Some(_) => {
-                return Err(ValidationError::new("single_use", "single_use must be true or false"));
+                return Err(ValidationError::new(
+                    "single_use",
+                    "single_use must be true or false",
+                ));
             }
         };
         Ok(Self {
@@ -115,11 +128,17 @@ fn missing(field: &str) -> ValidationError {
 fn string(field: &str, v: &Value) -> Result<String, ValidationError> {
     match v {
         Value::String(s) => Ok(s.clone()),
-        _ => Err(ValidationError::new(field, format!("{field} must be a string"))),
+        _ => Err(ValidationError::new(
+            field,
+            format!("{field} must be a string"),
+        )),
     }
 }
 
-fn optional_string(body: &Map<String, Value>, field: &str) -> Result<Option<String>, ValidationError> {
+fn optional_string(
+    body: &Map<String, Value>,
+    field: &str,
+) -> Result<Option<String>, ValidationError> {
     match body.get(field) {
         None | Some(Value::Null) => Ok(None),
         Some(v) => string(field, v).map(Some),
@@ -131,10 +150,12 @@ const MAX_EXPIRY: u64 = i64::MAX as u64;
 
 fn expiry(v: &Value, limits: &Limits, now: u64) -> Result<u64, ValidationError> {
     let field = "absolute_expiry";
-    let secs = v
-        .as_u64()
-        .filter(|s| *s <= MAX_EXPIRY)
-        .ok_or_else(|| ValidationError::new(field, "absolute_expiry must be a whole number of seconds since 1970"))?;
+    let secs = v.as_u64().filter(|s| *s <= MAX_EXPIRY).ok_or_else(|| {
+        ValidationError::new(
+            field,
+            "absolute_expiry must be a whole number of seconds since 1970",
+        )
+    })?;
     if secs <= now {
         return Err(ValidationError::new(
             field,
@@ -182,15 +203,42 @@ mod tests {
             (json!({"amount": 1, "description": null}), "description"),
             (json!({"amount": 1, "description": 5}), "description"),
             (json!({"amount": 1, "description": ""}), "description"),
-            (json!({"amount": 1, "description": "x", "issuer": 1}), "issuer"),
-            (json!({"amount": 1, "description": "x", "label": ""}), "label"),
-            (json!({"amount": 1, "description": "x", "single_use": "yes"}), "single_use"),
-            (json!({"amount": 1, "description": "x", "absolute_expiry": NOW}), "absolute_expiry"),
-            (json!({"amount": 1, "description": "x", "absolute_expiry": -5}), "absolute_expiry"),
-            (json!({"amount": 1, "description": "x", "absolute_expiry": "1900000000"}), "absolute_expiry"),
-            (json!({"amount": 1, "description": "x", "absolute_expiry": 1.9e9}), "absolute_expiry"),
-            (json!({"amount": 1, "description": "x", "absolute_expiry": u64::MAX}), "absolute_expiry"),
-            (json!({"amount": 1, "description": "x", "colour": "red"}), "colour"),
+            (
+                json!({"amount": 1, "description": "x", "issuer": 1}),
+                "issuer",
+            ),
+            (
+                json!({"amount": 1, "description": "x", "label": ""}),
+                "label",
+            ),
+            (
+                json!({"amount": 1, "description": "x", "single_use": "yes"}),
+                "single_use",
+            ),
+            (
+                json!({"amount": 1, "description": "x", "absolute_expiry": NOW}),
+                "absolute_expiry",
+            ),
+            (
+                json!({"amount": 1, "description": "x", "absolute_expiry": -5}),
+                "absolute_expiry",
+            ),
+            (
+                json!({"amount": 1, "description": "x", "absolute_expiry": "1900000000"}),
+                "absolute_expiry",
+            ),
+            (
+                json!({"amount": 1, "description": "x", "absolute_expiry": 1.9e9}),
+                "absolute_expiry",
+            ),
+            (
+                json!({"amount": 1, "description": "x", "absolute_expiry": u64::MAX}),
+                "absolute_expiry",
+            ),
+            (
+                json!({"amount": 1, "description": "x", "colour": "red"}),
+                "colour",
+            ),
         ];
         for (body, field) in cases {
             let err = parse(body.clone()).expect_err(&body.to_string());
@@ -209,12 +257,24 @@ mod tests {
         let body = |v: Value| v.as_object().unwrap().clone();
         let p = |v| NewInvoiceRequest::parse(&body(v), &limits, NOW);
         assert!(p(json!({"amount": 1000, "description": "x"})).is_ok());
-        assert_eq!(p(json!({"amount": 1001, "description": "x"})).unwrap_err().field, "amount");
+        assert_eq!(
+            p(json!({"amount": 1001, "description": "x"}))
+                .unwrap_err()
+                .field,
+            "amount"
+        );
         assert!(p(json!({"amount": 1, "description": "x", "absolute_expiry": NOW + 60})).is_ok());
         assert_eq!(
-            p(json!({"amount": 1, "description": "x", "absolute_expiry": NOW + 61})).unwrap_err().field,
+            p(json!({"amount": 1, "description": "x", "absolute_expiry": NOW + 61}))
+                .unwrap_err()
+                .field,
             "absolute_expiry"
         );
-        assert_eq!(p(json!({"amount": 1, "description": "x"})).unwrap().absolute_expiry, Some(NOW + 30));
+        assert_eq!(
+            p(json!({"amount": 1, "description": "x"}))
+                .unwrap()
+                .absolute_expiry,
+            Some(NOW + 30)
+        );
     }
 }

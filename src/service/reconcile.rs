@@ -29,11 +29,24 @@ impl Service {
             ));
         }
         let now = unix_now();
-        self.store.activate(&record.invreq_id, &held.bolt12, now).await?;
+        self.store
+            .activate(&record.invreq_id, &held.bolt12, now)
+            .await?;
         if !held.active || held.used {
-            let to = if held.used { Status::Paid } else { Status::Disabled };
+            let to = if held.used {
+                Status::Paid
+            } else {
+                Status::Disabled
+            };
             self.store
-                .transition(&record.invreq_id, &[Status::Open], to, false, held.used, now)
+                .transition(
+                    &record.invreq_id,
+                    &[Status::Open],
+                    to,
+                    false,
+                    held.used,
+                    now,
+                )
                 .await?;
         }
         let record = self

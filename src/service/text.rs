@@ -8,18 +8,27 @@ use super::error::ValidationError;
 /// surrogates); what they could smuggle, control characters, is refused here.
 fn checked_text(field: &str, value: String, max_bytes: usize) -> Result<String, ValidationError> {
     if value.trim().is_empty() {
-        return Err(ValidationError::new(field, format!("{field} must not be empty")));
+        return Err(ValidationError::new(
+            field,
+            format!("{field} must not be empty"),
+        ));
     }
     if value.len() > max_bytes {
         return Err(ValidationError::new(
             field,
-            format!("{field} must be at most {max_bytes} bytes of UTF-8 (got {})", value.len()),
+            format!(
+                "{field} must be at most {max_bytes} bytes of UTF-8 (got {})",
+                value.len()
+            ),
         ));
     }
     if let Some(c) = value.chars().find(|c| c.is_control()) {
         return Err(ValidationError::new(
             field,
-            format!("{field} must not contain control characters (found U+{:04X})", c as u32),
+            format!(
+                "{field} must not contain control characters (found U+{:04X})",
+                c as u32
+            ),
         ));
     }
     Ok(value)
@@ -72,7 +81,12 @@ mod tests {
 
     #[test]
     fn description_rules() {
-        let ok = ["simple test", "ATM withdrawal €5 ✓", "x", "\u{00e9}t\u{00e9}"];
+        let ok = [
+            "simple test",
+            "ATM withdrawal €5 ✓",
+            "x",
+            "\u{00e9}t\u{00e9}",
+        ];
         for s in ok {
             assert_eq!(Description::parse(s.into(), 640).unwrap().as_str(), s);
         }
@@ -97,6 +111,9 @@ mod tests {
     fn issuer_and_label_name_their_field() {
         assert_eq!(Issuer::parse("".into(), 10).unwrap_err().field, "issuer");
         assert_eq!(Label::parse("\t".into(), 10).unwrap_err().field, "label");
-        assert_eq!(Label::parse("order 42".into(), 10).unwrap().as_str(), "order 42");
+        assert_eq!(
+            Label::parse("order 42".into(), 10).unwrap().as_str(),
+            "order 42"
+        );
     }
 }

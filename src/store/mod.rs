@@ -186,7 +186,10 @@ impl Store {
     }
 
     /// One invoice request, whoever owns it (background jobs).
-    pub async fn get_any(&self, invreq_id: &str) -> Result<Option<InvoiceRequestRecord>, StoreError> {
+    pub async fn get_any(
+        &self,
+        invreq_id: &str,
+    ) -> Result<Option<InvoiceRequestRecord>, StoreError> {
         let sql = format!("SELECT {RECORD_COLUMNS} FROM invoice_requests WHERE invreq_id = $1");
         let row = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(invreq_id)
@@ -203,9 +206,8 @@ impl Store {
         q: &ListQuery,
         now: u64,
     ) -> Result<Vec<InvoiceRequestRecord>, StoreError> {
-        let mut sql = format!(
-            "SELECT {RECORD_COLUMNS} FROM invoice_requests WHERE tenant = $1 AND seq < $2"
-        );
+        let mut sql =
+            format!("SELECT {RECORD_COLUMNS} FROM invoice_requests WHERE tenant = $1 AND seq < $2");
         let mut n = 2;
         if q.active_only {
             n += 1;
@@ -260,12 +262,20 @@ impl Store {
         for s in from {
             query = query.bind(s.as_str());
         }
-        let done = query.execute(&self.pool).await.map_err(StoreError::classify)?;
+        let done = query
+            .execute(&self.pool)
+            .await
+            .map_err(StoreError::classify)?;
         Ok(done.rows_affected() == 1)
     }
 
     /// Marks a pending request active with the node's signed string.
-    pub async fn activate(&self, invreq_id: &str, bolt12: &str, now: u64) -> Result<bool, StoreError> {
+    pub async fn activate(
+        &self,
+        invreq_id: &str,
+        bolt12: &str,
+        now: u64,
+    ) -> Result<bool, StoreError> {
         let done = sqlx::query(
             "UPDATE invoice_requests SET status = 'open', active = $1, bolt12 = $2, updated_at = $3 \
              WHERE invreq_id = $4 AND status = 'pending'",
@@ -281,7 +291,11 @@ impl Store {
     }
 
     /// Pending requests older than `older_than` (seconds since 1970), oldest first.
-    pub async fn pending(&self, older_than: u64, limit: u32) -> Result<Vec<InvoiceRequestRecord>, StoreError> {
+    pub async fn pending(
+        &self,
+        older_than: u64,
+        limit: u32,
+    ) -> Result<Vec<InvoiceRequestRecord>, StoreError> {
         let sql = format!(
             "SELECT {RECORD_COLUMNS} FROM invoice_requests WHERE status = 'pending' AND created_at <= $1 \
              ORDER BY seq LIMIT $2"
@@ -325,7 +339,11 @@ impl Store {
     }
 
     /// What an idempotency key holds.
-    pub async fn idempotency(&self, tenant: &str, key: &str) -> Result<Option<IdempotencyRecord>, StoreError> {
+    pub async fn idempotency(
+        &self,
+        tenant: &str,
+        key: &str,
+    ) -> Result<Option<IdempotencyRecord>, StoreError> {
         let row = sqlx::query(
             "SELECT request_hash, invreq_id, response_status, response_body FROM idempotency_keys \
              WHERE tenant = $1 AND idem_key = $2",
@@ -349,14 +367,21 @@ impl Store {
     }
 
     /// Records which invoice request an idempotency key is creating.
-    pub async fn bind_idempotency(&self, tenant: &str, key: &str, invreq_id: &str) -> Result<(), StoreError> {
-        sqlx::query("UPDATE idempotency_keys SET invreq_id = $1 WHERE tenant = $2 AND idem_key = $3")
-            .bind(invreq_id)
-            .bind(tenant)
-            .bind(key)
-            .execute(&self.pool)
-            .await
-            .map_err(StoreError::classify)?;
+    pub async fn bind_idempotency(
+        &self,
+        tenant: &str,
+        key: &str,
+        invreq_id: &str,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE idempotency_keys SET invreq_id = $1 WHERE tenant = $2 AND idem_key = $3",
+        )
+        .bind(invreq_id)
+        .bind(tenant)
+        .bind(key)
+        .execute(&self.pool)
+        .await
+        .map_err(StoreError::classify)?;
         Ok(())
     }
 
@@ -432,11 +457,15 @@ impl Store {
                     payment_hash: r.try_get("payment_hash")?,
                     invreq_id: r.try_get("invreq_id")?,
                     status: r.try_get("status")?,
-                    amount_msat: r.try_get::<Option<i64>, _>("amount_msat")?.map(|a| a as u64),
+                    amount_msat: r
+                        .try_get::<Option<i64>, _>("amount_msat")?
+                        .map(|a| a as u64),
                     amount_sent_msat: r.try_get::<i64, _>("amount_sent_msat")? as u64,
                     preimage: r.try_get("preimage")?,
                     created_at: r.try_get::<i64, _>("created_at")? as u64,
-                    completed_at: r.try_get::<Option<i64>, _>("completed_at")?.map(|c| c as u64),
+                    completed_at: r
+                        .try_get::<Option<i64>, _>("completed_at")?
+                        .map(|c| c as u64),
                 })
             })
             .collect::<Result<_, sqlx::Error>>()
@@ -479,13 +508,14 @@ fn record(r: &AnyRow) -> Result<InvoiceRequestRecord, StoreError> {
             description: r.try_get("description")?,
             issuer: r.try_get("issuer")?,
             label: r.try_get("label")?,
-            absolute_expiry: r.try_get::<Option<i64>, _>("absolute_expiry")?.map(|e| e as u64),
+            absolute_expiry: r
+                .try_get::<Option<i64>, _>("absolute_expiry")?
+                .map(|e| e as u64),
             single_use: get_bool(r, "single_use")?,
             active: get_bool(r, "active")?,
             used: get_bool(r, "used")?,
-            status: Status::parse(&status).ok_or_else(|| {
-                sqlx::Error::Decode(format!("unknown status {status:?}").into())
-            })?,
+            status: Status::parse(&status)
+                .ok_or_else(|| sqlx::Error::Decode(format!("unknown status {status:?}").into()))?,
             created_at: r.try_get::<i64, _>("created_at")? as u64,
             updated_at: r.try_get::<i64, _>("updated_at")? as u64,
         })

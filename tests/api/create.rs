@@ -105,19 +105,67 @@ async fn every_bad_input_is_a_4xx_problem_and_stores_nothing() {
     let app = spawn_app().await;
     let cases: Vec<(Value, &str, &str)> = vec![
         (json!({"description": "x"}), "invalid_field", "amount"),
-        (json!({"amount": 0, "description": "x"}), "invalid_field", "amount"),
-        (json!({"amount": "10sats", "description": "x"}), "invalid_field", "amount"),
-        (json!({"amount": 1.5, "description": "x"}), "invalid_field", "amount"),
-        (json!({"amount": "1.5sat", "description": "x"}), "invalid_field", "amount"),
-        (json!({"amount": null, "description": "x"}), "invalid_field", "amount"),
-        (json!({"amount": "22000000btc", "description": "x"}), "invalid_field", "amount"),
+        (
+            json!({"amount": 0, "description": "x"}),
+            "invalid_field",
+            "amount",
+        ),
+        (
+            json!({"amount": "10sats", "description": "x"}),
+            "invalid_field",
+            "amount",
+        ),
+        (
+            json!({"amount": 1.5, "description": "x"}),
+            "invalid_field",
+            "amount",
+        ),
+        (
+            json!({"amount": "1.5sat", "description": "x"}),
+            "invalid_field",
+            "amount",
+        ),
+        (
+            json!({"amount": null, "description": "x"}),
+            "invalid_field",
+            "amount",
+        ),
+        (
+            json!({"amount": "22000000btc", "description": "x"}),
+            "invalid_field",
+            "amount",
+        ),
         (json!({"amount": 1}), "invalid_field", "description"),
-        (json!({"amount": 1, "description": ""}), "invalid_field", "description"),
-        (json!({"amount": 1, "description": "a\u{1}b"}), "invalid_field", "description"),
-        (json!({"amount": 1, "description": "x", "issuer": 7}), "invalid_field", "issuer"),
-        (json!({"amount": 1, "description": "x", "absolute_expiry": 1}), "invalid_field", "absolute_expiry"),
-        (json!({"amount": 1, "description": "x", "single_use": "true"}), "invalid_field", "single_use"),
-        (json!({"amount": 1, "description": "x", "extra": 1}), "unknown_field", "extra"),
+        (
+            json!({"amount": 1, "description": ""}),
+            "invalid_field",
+            "description",
+        ),
+        (
+            json!({"amount": 1, "description": "a\u{1}b"}),
+            "invalid_field",
+            "description",
+        ),
+        (
+            json!({"amount": 1, "description": "x", "issuer": 7}),
+            "invalid_field",
+            "issuer",
+        ),
+        (
+            json!({"amount": 1, "description": "x", "absolute_expiry": 1}),
+            "invalid_field",
+            "absolute_expiry",
+        ),
+        (
+            json!({"amount": 1, "description": "x", "single_use": "true"}),
+            "invalid_field",
+            "single_use",
+        ),
+        (
+            json!({"amount": 1, "description": "x", "extra": 1}),
+            "unknown_field",
+            "extra",
+        ),
     ];
     for (body, code, field) in cases {
         let problem = assert_problem(app.create(&body).await, 400, code).await;
@@ -127,23 +175,46 @@ async fn every_bad_input_is_a_4xx_problem_and_stores_nothing() {
         ("application/json", "{", 400, "invalid_json"),
         ("application/json", "[1,2]", 400, "invalid_json"),
         ("application/json", "", 400, "invalid_json"),
-        ("application/json", r#"{"amount":1,"description":"\ud800"}"#, 400, "invalid_json"),
-        ("text/plain", r#"{"amount":1,"description":"x"}"#, 415, "unsupported_media_type"),
+        (
+            "application/json",
+            r#"{"amount":1,"description":"\ud800"}"#,
+            400,
+            "invalid_json",
+        ),
+        (
+            "text/plain",
+            r#"{"amount":1,"description":"x"}"#,
+            415,
+            "unsupported_media_type",
+        ),
     ];
     for (ct, body, status, code) in raw_cases {
-        assert_problem(app.post_raw("/v1/invoicerequests", ct, body).await, status, code).await;
+        assert_problem(
+            app.post_raw("/v1/invoicerequests", ct, body).await,
+            status,
+            code,
+        )
+        .await;
     }
     let huge = format!(r#"{{"amount":1,"description":"{}"}}"#, "a".repeat(100_000));
-    assert_problem(app.post_raw("/v1/invoicerequests", "application/json", huge).await, 413, "body_too_large").await;
+    assert_problem(
+        app.post_raw("/v1/invoicerequests", "application/json", huge)
+            .await,
+        413,
+        "body_too_large",
+    )
+    .await;
     assert!(app.list_all().await.is_empty(), "nothing stored");
 }
 
 #[tokio::test]
 async fn a_label_is_unique() {
     let app = spawn_app().await;
-    app.create_ok(&json!({"amount": 1, "description": "x", "label": "L"})).await;
+    app.create_ok(&json!({"amount": 1, "description": "x", "label": "L"}))
+        .await;
     let problem = assert_problem(
-        app.create(&json!({"amount": 2, "description": "y", "label": "L"})).await,
+        app.create(&json!({"amount": 2, "description": "y", "label": "L"}))
+            .await,
         409,
         "label_taken",
     )

@@ -76,7 +76,12 @@ impl TestApp {
             .expect("request sent")
     }
 
-    pub async fn post_raw(&self, path: &str, content_type: &str, body: impl Into<reqwest::Body>) -> reqwest::Response {
+    pub async fn post_raw(
+        &self,
+        path: &str,
+        content_type: &str,
+        body: impl Into<reqwest::Body>,
+    ) -> reqwest::Response {
         self.client
             .post(self.url(path))
             .header("content-type", content_type)
@@ -98,11 +103,19 @@ impl TestApp {
     }
 
     pub async fn get(&self, path: &str) -> reqwest::Response {
-        self.client.get(self.url(path)).send().await.expect("request sent")
+        self.client
+            .get(self.url(path))
+            .send()
+            .await
+            .expect("request sent")
     }
 
     pub async fn delete(&self, path: &str) -> reqwest::Response {
-        self.client.delete(self.url(path)).send().await.expect("request sent")
+        self.client
+            .delete(self.url(path))
+            .send()
+            .await
+            .expect("request sent")
     }
 
     /// Every record, walking the list's pages.
@@ -115,7 +128,13 @@ impl TestApp {
                 None => "/v1/invoicerequests?limit=1000".to_string(),
             };
             let page: Value = self.get(&path).await.json().await.expect("json");
-            out.extend(page["invoicerequests"].as_array().expect("array").iter().cloned());
+            out.extend(
+                page["invoicerequests"]
+                    .as_array()
+                    .expect("array")
+                    .iter()
+                    .cloned(),
+            );
             match page["next_cursor"].as_str() {
                 Some(c) => cursor = Some(c.to_string()),
                 None => return out,
@@ -137,7 +156,10 @@ pub async fn assert_problem(res: reqwest::Response, status: u16, code: &str) -> 
     assert_eq!(ct, "application/problem+json", "content type of {body}");
     assert_eq!(body["code"], code, "{body}");
     assert_eq!(body["status"], status, "{body}");
-    assert!(body["detail"].as_str().is_some_and(|d| !d.is_empty()), "{body}");
+    assert!(
+        body["detail"].as_str().is_some_and(|d| !d.is_empty()),
+        "{body}"
+    );
     body
 }
 

@@ -2,7 +2,11 @@ use serde_json::{Value, json};
 
 use crate::helpers::{assert_problem, spawn_app};
 
-async fn post_with_key(app: &crate::helpers::TestApp, key: &str, body: &Value) -> reqwest::Response {
+async fn post_with_key(
+    app: &crate::helpers::TestApp,
+    key: &str,
+    body: &Value,
+) -> reqwest::Response {
     app.client
         .post(app.url("/v1/invoicerequests"))
         .header("idempotency-key", key)
@@ -30,7 +34,12 @@ async fn same_key_same_body_gives_the_first_response_and_one_record() {
 #[tokio::test]
 async fn same_key_other_body_is_a_conflict() {
     let app = spawn_app().await;
-    assert_eq!(post_with_key(&app, "k", &json!({"amount": 1000, "description": "a"})).await.status(), 201);
+    assert_eq!(
+        post_with_key(&app, "k", &json!({"amount": 1000, "description": "a"}))
+            .await
+            .status(),
+        201
+    );
     assert_problem(
         post_with_key(&app, "k", &json!({"amount": 2000, "description": "a"})).await,
         409,
@@ -43,7 +52,8 @@ async fn same_key_other_body_is_a_conflict() {
 #[tokio::test]
 async fn a_failed_request_does_not_burn_the_key() {
     let app = spawn_app().await;
-    app.create_ok(&json!({"amount": 1, "description": "x", "label": "taken"})).await;
+    app.create_ok(&json!({"amount": 1, "description": "x", "label": "taken"}))
+        .await;
     let body = json!({"amount": 1, "description": "x", "label": "taken"});
     assert_problem(post_with_key(&app, "k2", &body).await, 409, "label_taken").await;
     let fixed = json!({"amount": 1, "description": "x", "label": "free"});
