@@ -85,14 +85,16 @@ impl Application {
     ) -> anyhow::Result<()> {
         let addr = self.local_addr();
         tracing::info!(%addr, "listening");
-        let jobs = tokio::spawn(background(
+        let jobs = jobs::spawn_all(
             self.state.service.clone(),
-            self.reconcile_interval,
-        ));
+            JobSettings {
+                reconcile_interval: self.reconcile_interval,
+            },
+        );
         let result = axum::serve(self.listener, self.router)
             .with_graceful_shutdown(shutdown)
             .await;
-        jobs.abort();
+        jobs.stop().await;
         result.map_err(Into::into)
     }
 
