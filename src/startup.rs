@@ -55,6 +55,7 @@ impl Application {
         let state = AppState {
             service,
             draining: Arc::new(AtomicBool::new(false)),
+            is_leader: Arc::new(AtomicBool::new(false)),
         };
         let router = api::router(
             state.clone(),
@@ -90,6 +91,7 @@ impl Application {
             JobSettings {
                 reconcile_interval: self.reconcile_interval,
             },
+            self.state.is_leader.clone(),
         );
         let result = axum::serve(self.listener, self.router)
             .with_graceful_shutdown(shutdown)

@@ -27,6 +27,8 @@ pub struct Checks {
     pub node: String,
     /// Whether the process is draining for shutdown.
     pub draining: bool,
+    /// `leader` when this replica runs the background jobs, else `standby`.
+    pub jobs: &'static str,
 }
 
 /// The process runs.
@@ -70,6 +72,11 @@ pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Health>)
                 store,
                 node,
                 draining,
+                jobs: if state.is_leader.load(std::sync::atomic::Ordering::Relaxed) {
+                    "leader"
+                } else {
+                    "standby"
+                },
             }),
         }),
     )

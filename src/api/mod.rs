@@ -27,6 +27,8 @@ pub struct AppState {
     pub service: Service,
     /// Set when shutdown has begun: `/readyz` answers 503.
     pub draining: Arc<AtomicBool>,
+    /// Set while this replica runs the background jobs.
+    pub is_leader: Arc<AtomicBool>,
 }
 
 /// Options of the HTTP layer.

@@ -32,8 +32,14 @@ impl DevSigner {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 let secret = random_key();
                 std::fs::create_dir_all(data_dir)?;
-                write_private(&path, &hex::encode(secret.secret_bytes()))?;
-                secret
+                match write_private(&path, &hex::encode(secret.secret_bytes())) {
+                    Ok(()) => secret,
+                    // Another process sharing the directory created it first: use theirs.
+                    Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                        return Self::load_or_create(data_dir, network);
+                    }
+                    Err(e) => return Err(e),
+                }
             }
             Err(e) => return Err(e),
         };

@@ -1,0 +1,183 @@
+//! Several real invreqd processes on one PostgreSQL (runs when TEST_DATABASE_URL is set).
+
+use std::collections::{HashMap, HashSet};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+struct Replica {
+    child: Child,
+    base: String,
+}
+
+impl Drop for Replica {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+async fn fresh_database(base: &str) -> String {
+    use sqlx::Connection;
+    let name = format!("invreqd_r_{}", uuid::Uuid::new_v4().simple());
+    let mut admin = sqlx::PgConnection::connect(base).await.unwrap();
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .execute(&mut admin)
+        .await
+        .unwrap();
+    format!("{}/{name}", base.rsplit_once('/').unwrap().0)
+}
+
+fn spawn_replica(db: &str, data_dir: &std::path::Path) -> Replica {
+    let port = free_port();
+    let child = Command::new(env!("CARGO_BIN_EXE_invreqd"))
+        .args(["--listen", &format!("127.0.0.1:{port}")])
+        .arg("--data-dir")
+        .arg(data_dir)
+        .args(["--database-url", db, "--log-format", "json"])
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("binary starts");
+    Replica {
+        child,
+        base: format!("http://127.0.0.1:{port}"),
+    }
+}
+
+async fn wait_healthy(client: &reqwest::Client, r: &Replica) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while Instant::now() < deadline {
+        if let Ok(res) = client.get(format!("{}/healthz", r.base)).send().await
+            && res.status() == 200
+        {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("replica {} never became healthy", r.base);
+}
+
+async fn jobs_role(client: &reqwest::Client, r: &Replica) -> Option<String> {
+    let res = client.get(format!("{}/readyz", r.base)).send().await.ok()?;
+    let body: Value = res.json().await.ok()?;
+    body["checks"]["jobs"].as_str().map(str::to_owned)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn three_replicas_share_one_database() {
+    let Ok(base) = std::env::var("TEST_DATABASE_URL") else {
+        eprintln!("skipped: TEST_DATABASE_URL is not set");
+        return;
+    };
+    invreqd::startup::init_crypto();
+    let db = fresh_database(&base).await;
+    let data = tempfile::tempdir().unwrap();
+    // Started together: migrations run once under sqlx's advisory lock.
+    let mut replicas: Vec<Replica> = (0..3).map(|_| spawn_replica(&db, data.path())).collect();
+    let client = reqwest::Client::new();
+    for r in &replicas {
+        wait_healthy(&client, r).await;
+    }
+
+    // 300 creates: 200 new keys, and 100 retries of an earlier key sent to another replica.
+    let mut first: HashMap<String, (usize, Value)> = HashMap::new();
+    let mut retries = 0;
+    for i in 0..300usize {
+        let (key, replica) = if i % 3 == 2 {
+            let k = format!("key-{}", i - 1);
+            let (used_by, _) = first[&k];
+            (k, (used_by + 1) % 3)
+        } else {
+            (format!("key-{i}"), i % 3)
+        };
+        let n: usize = key[4..].parse().unwrap();
+        let body = json!({"amount": 1000 + n, "description": format!("payout {n}"), "label": key});
+        let res = client
+            .post(format!("{}/v1/invoicerequests", replicas[replica].base))
+            .header("idempotency-key", &key)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 201, "create {i} on replica {replica}");
+        let got: Value = res.json().await.unwrap();
+        match first.get(&key) {
+            Some((_, original)) => {
+                assert_eq!(&got, original, "a retry returns the first response");
+                retries += 1;
+            }
+            None => {
+                first.insert(key, (replica, got));
+            }
+        }
+    }
+    assert_eq!(retries, 100);
+
+    // Exactly the expected records, no invreq_id twice, the same view from every replica.
+    let mut ids = HashSet::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let url = match &cursor {
+            Some(c) => format!("{}/v1/invoicerequests?limit=1000&cursor={c}", replicas[1].base),
+            None => format!("{}/v1/invoicerequests?limit=1000", replicas[1].base),
+        };
+        let page: Value = client.get(url).send().await.unwrap().json().await.unwrap();
+        for r in page["invoicerequests"].as_array().unwrap() {
+            assert!(ids.insert(r["invreq_id"].as_str().unwrap().to_string()), "duplicate id");
+        }
+        match page["next_cursor"].as_str() {
+            Some(c) => cursor = Some(c.to_string()),
+            None => break,
+        }
+    }
+    assert_eq!(ids.len(), 200);
+    let expected: HashSet<String> =
+        first.values().map(|(_, v)| v["invreq_id"].as_str().unwrap().to_string()).collect();
+    assert_eq!(ids, expected);
+
+    // Exactly one replica runs the background jobs; SIGKILL it and another takes over.
+    let mut leaders = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while leaders.len() != 1 && Instant::now() < deadline {
+        leaders.clear();
+        for (i, r) in replicas.iter().enumerate() {
+            if jobs_role(&client, r).await.as_deref() == Some("leader") {
+                leaders.push(i);
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(leaders.len(), 1, "one leader");
+    let dead = leaders[0];
+    replicas[dead].child.kill().unwrap(); // SIGKILL
+    replicas[dead].child.wait().unwrap();
+    let killed_at = Instant::now();
+    let survivors: Vec<usize> = (0..3).filter(|i| *i != dead).collect();
+    let mut new_leader = None;
+    while new_leader.is_none() && killed_at.elapsed() < Duration::from_secs(15) {
+        for &i in &survivors {
+            if jobs_role(&client, &replicas[i]).await.as_deref() == Some("leader") {
+                new_leader = Some(i);
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let new_leader = new_leader.expect("a survivor takes over the background jobs");
+    eprintln!("replica {new_leader} took over {:?} after the leader was killed", killed_at.elapsed());
+    // Everything is still there through a survivor.
+    let some_id = expected.iter().next().unwrap();
+    let res = client
+        .get(format!("{}/v1/invoicerequests/{some_id}", replicas[survivors[0]].base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    drop(replicas.drain(..));
+}
