@@ -181,3 +181,107 @@ async fn three_replicas_share_one_database() {
     assert_eq!(res.status(), 200);
     drop(replicas.drain(..));
 }
+
+/// A TCP proxy in front of PostgreSQL that the test can cut and restore.
+struct Proxy {
+    port: u16,
+    up: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    conns: std::sync::Arc<std::sync::Mutex<Vec<tokio::task::AbortHandle>>>,
+}
+
+impl Proxy {
+    async fn start(upstream: String) -> Self {
+        use std::sync::atomic::Ordering;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let up = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+        let conns = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let (up2, conns2) = (up.clone(), conns.clone());
+        tokio::spawn(async move {
+            loop {
+                let Ok((mut inbound, _)) = listener.accept().await else { return };
+                if !up2.load(Ordering::SeqCst) {
+                    continue; // dropped: connection refused-ish
+                }
+                let upstream = upstream.clone();
+                let task = tokio::spawn(async move {
+                    if let Ok(mut out) = tokio::net::TcpStream::connect(&upstream).await {
+                        let _ = tokio::io::copy_bidirectional(&mut inbound, &mut out).await;
+                    }
+                });
+                conns2.lock().unwrap().push(task.abort_handle());
+            }
+        });
+        Self { port, up, conns }
+    }
+
+    fn cut(&self) {
+        self.up.store(false, std::sync::atomic::Ordering::SeqCst);
+        for c in self.conns.lock().unwrap().drain(..) {
+            c.abort();
+        }
+    }
+
+    fn restore(&self) {
+        self.up.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lost_database_gives_503_and_the_service_recovers() {
+    let Ok(base) = std::env::var("TEST_DATABASE_URL") else {
+        eprintln!("skipped: TEST_DATABASE_URL is not set");
+        return;
+    };
+    invreqd::startup::init_crypto();
+    let db = fresh_database(&base).await;
+    let authority = db.split('@').nth(1).unwrap().split('/').next().unwrap().to_string();
+    let proxy = Proxy::start(authority.clone()).await;
+    let via_proxy = db.replace(&authority, &format!("127.0.0.1:{}", proxy.port));
+    let data = tempfile::tempdir().unwrap();
+    let mut args = invreqd::config::ServeArgs::for_tests(data.path().to_path_buf());
+    args.database_url = Some(via_proxy);
+    args.db_acquire_timeout_secs = 1;
+    let app = invreqd::startup::Application::build(&args).await.unwrap();
+    let url = format!("http://{}", app.local_addr());
+    tokio::spawn(app.run_until(std::future::pending()));
+    let client = reqwest::Client::new();
+    let create = || {
+        client
+            .post(format!("{url}/v1/invoicerequests"))
+            .json(&json!({"amount": 1000, "description": "outage"}))
+            .send()
+    };
+    assert_eq!(create().await.unwrap().status(), 201);
+
+    proxy.cut();
+    let res = create().await.unwrap();
+    assert_eq!(res.status(), 503);
+    let problem: Value = res.json().await.unwrap();
+    assert_eq!(problem["code"], "store_unavailable", "{problem}");
+    let res = client.get(format!("{url}/v1/invoicerequests")).send().await.unwrap();
+    assert_eq!(res.status(), 503);
+    let ready = client.get(format!("{url}/readyz")).send().await.unwrap();
+    assert_eq!(ready.status(), 503);
+
+    proxy.restore();
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let ready = client.get(format!("{url}/readyz")).send().await.unwrap();
+        if ready.status() == 200 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "service recovers by itself");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(create().await.unwrap().status(), 201);
+    let list: Value = client
+        .get(format!("{url}/v1/invoicerequests"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(list["invoicerequests"].as_array().unwrap().len(), 2, "nothing half-written");
+}
