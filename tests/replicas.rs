@@ -19,7 +19,11 @@ impl Drop for Replica {
 }
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 async fn fresh_database(base: &str) -> String {
@@ -125,12 +129,18 @@ async fn three_replicas_share_one_database() {
     let mut cursor: Option<String> = None;
     loop {
         let url = match &cursor {
-            Some(c) => format!("{}/v1/invoicerequests?limit=1000&cursor={c}", replicas[1].base),
+            Some(c) => format!(
+                "{}/v1/invoicerequests?limit=1000&cursor={c}",
+                replicas[1].base
+            ),
             None => format!("{}/v1/invoicerequests?limit=1000", replicas[1].base),
         };
         let page: Value = client.get(url).send().await.unwrap().json().await.unwrap();
         for r in page["invoicerequests"].as_array().unwrap() {
-            assert!(ids.insert(r["invreq_id"].as_str().unwrap().to_string()), "duplicate id");
+            assert!(
+                ids.insert(r["invreq_id"].as_str().unwrap().to_string()),
+                "duplicate id"
+            );
         }
         match page["next_cursor"].as_str() {
             Some(c) => cursor = Some(c.to_string()),
@@ -138,8 +148,10 @@ async fn three_replicas_share_one_database() {
         }
     }
     assert_eq!(ids.len(), 200);
-    let expected: HashSet<String> =
-        first.values().map(|(_, v)| v["invreq_id"].as_str().unwrap().to_string()).collect();
+    let expected: HashSet<String> = first
+        .values()
+        .map(|(_, v)| v["invreq_id"].as_str().unwrap().to_string())
+        .collect();
     assert_eq!(ids, expected);
 
     // Exactly one replica runs the background jobs; SIGKILL it and another takes over.
@@ -170,11 +182,17 @@ async fn three_replicas_share_one_database() {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     let new_leader = new_leader.expect("a survivor takes over the background jobs");
-    eprintln!("replica {new_leader} took over {:?} after the leader was killed", killed_at.elapsed());
+    eprintln!(
+        "replica {new_leader} took over {:?} after the leader was killed",
+        killed_at.elapsed()
+    );
     // Everything is still there through a survivor.
     let some_id = expected.iter().next().unwrap();
     let res = client
-        .get(format!("{}/v1/invoicerequests/{some_id}", replicas[survivors[0]].base))
+        .get(format!(
+            "{}/v1/invoicerequests/{some_id}",
+            replicas[survivors[0]].base
+        ))
         .send()
         .await
         .unwrap();
@@ -199,7 +217,9 @@ impl Proxy {
         let (up2, conns2) = (up.clone(), conns.clone());
         tokio::spawn(async move {
             loop {
-                let Ok((mut inbound, _)) = listener.accept().await else { return };
+                let Ok((mut inbound, _)) = listener.accept().await else {
+                    return;
+                };
                 if !up2.load(Ordering::SeqCst) {
                     continue; // dropped: connection refused-ish
                 }
@@ -235,7 +255,14 @@ async fn a_lost_database_gives_503_and_the_service_recovers() {
     };
     invreqd::startup::init_crypto();
     let db = fresh_database(&base).await;
-    let authority = db.split('@').nth(1).unwrap().split('/').next().unwrap().to_string();
+    let authority = db
+        .split('@')
+        .nth(1)
+        .unwrap()
+        .split('/')
+        .next()
+        .unwrap()
+        .to_string();
     let proxy = Proxy::start(authority.clone()).await;
     let via_proxy = db.replace(&authority, &format!("127.0.0.1:{}", proxy.port));
     let data = tempfile::tempdir().unwrap();
@@ -259,7 +286,11 @@ async fn a_lost_database_gives_503_and_the_service_recovers() {
     assert_eq!(res.status(), 503);
     let problem: Value = res.json().await.unwrap();
     assert_eq!(problem["code"], "store_unavailable", "{problem}");
-    let res = client.get(format!("{url}/v1/invoicerequests")).send().await.unwrap();
+    let res = client
+        .get(format!("{url}/v1/invoicerequests"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 503);
     let ready = client.get(format!("{url}/readyz")).send().await.unwrap();
     assert_eq!(ready.status(), 503);
@@ -283,5 +314,9 @@ async fn a_lost_database_gives_503_and_the_service_recovers() {
         .json()
         .await
         .unwrap();
-    assert_eq!(list["invoicerequests"].as_array().unwrap().len(), 2, "nothing half-written");
+    assert_eq!(
+        list["invoicerequests"].as_array().unwrap().len(),
+        2,
+        "nothing half-written"
+    );
 }

@@ -19,7 +19,10 @@ async fn sqlite() -> TestStore {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}?mode=rwc", dir.path().join("t.db").display());
     let store = Store::connect(&StoreOptions::new(url)).await.unwrap();
-    TestStore { store, _dir: Some(dir) }
+    TestStore {
+        store,
+        _dir: Some(dir),
+    }
 }
 
 async fn postgres() -> Option<TestStore> {
@@ -33,7 +36,9 @@ async fn postgres() -> Option<TestStore> {
 async fn fresh_pg_database(base: &str) -> String {
     use sqlx::Connection;
     let name = format!("invreqd_t_{}", uuid::Uuid::new_v4().simple());
-    let mut admin = sqlx::PgConnection::connect(base).await.expect("TEST_DATABASE_URL reachable");
+    let mut admin = sqlx::PgConnection::connect(base)
+        .await
+        .expect("TEST_DATABASE_URL reachable");
     sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
         .execute(&mut admin)
         .await
@@ -123,7 +128,13 @@ async fn insert_and_get_round_trip(s: Store) {
     s.insert(&r).await.unwrap();
     let got = s.get("t", &r.invreq_id).await.unwrap().unwrap();
     assert!(got.seq > 0);
-    assert_eq!(InvoiceRequestRecord { seq: got.seq, ..r.clone() }, got);
+    assert_eq!(
+        InvoiceRequestRecord {
+            seq: got.seq,
+            ..r.clone()
+        },
+        got
+    );
     assert_eq!(s.get_any(&r.invreq_id).await.unwrap().unwrap(), got);
     assert!(s.get("t", &"f".repeat(64)).await.unwrap().is_none());
     s.ping().await.unwrap();
@@ -133,7 +144,10 @@ async fn tenants_are_isolated(s: Store) {
     let a = record("a", 1);
     s.insert(&a).await.unwrap();
     assert!(s.get("b", &a.invreq_id).await.unwrap().is_none());
-    let q = ListQuery { limit: 10, ..ListQuery::default() };
+    let q = ListQuery {
+        limit: 10,
+        ..ListQuery::default()
+    };
     assert!(s.list("b", &q, NOW).await.unwrap().is_empty());
     assert_eq!(s.list("a", &q, NOW).await.unwrap().len(), 1);
 }
@@ -176,7 +190,15 @@ async fn list_pages_with_a_cursor_and_filters(s: Store) {
     let mut before = None;
     loop {
         let page = s
-            .list("t", &ListQuery { limit: 4, before_seq: before, ..ListQuery::default() }, NOW)
+            .list(
+                "t",
+                &ListQuery {
+                    limit: 4,
+                    before_seq: before,
+                    ..ListQuery::default()
+                },
+                NOW,
+            )
             .await
             .unwrap();
         if page.is_empty() {
@@ -191,14 +213,30 @@ async fn list_pages_with_a_cursor_and_filters(s: Store) {
     }
     assert_eq!(seen, (0..10).rev().collect::<Vec<_>>());
     let active = s
-        .list("t", &ListQuery { limit: 100, active_only: true, ..ListQuery::default() }, NOW)
+        .list(
+            "t",
+            &ListQuery {
+                limit: 100,
+                active_only: true,
+                ..ListQuery::default()
+            },
+            NOW,
+        )
         .await
         .unwrap();
     let active: HashSet<u64> = active.iter().map(|r| r.amount_msat - 1000).collect();
     assert_eq!(active.len(), 9, "11 rows less the disabled and the expired");
     assert!(!active.contains(&3) && !active.contains(&5));
     let labelled = s
-        .list("t", &ListQuery { limit: 100, label: Some("l7".into()), ..ListQuery::default() }, NOW)
+        .list(
+            "t",
+            &ListQuery {
+                limit: 100,
+                label: Some("l7".into()),
+                ..ListQuery::default()
+            },
+            NOW,
+        )
         .await
         .unwrap();
     assert_eq!(labelled.len(), 1);
@@ -208,14 +246,47 @@ async fn list_pages_with_a_cursor_and_filters(s: Store) {
 async fn transitions_only_from_expected_states(s: Store) {
     let r = record("t", 1);
     s.insert(&r).await.unwrap();
-    assert!(!s.transition(&r.invreq_id, &[Status::Pending], Status::Failed, false, false, NOW).await.unwrap());
-    assert!(s
-        .transition(&r.invreq_id, &[Status::Open, Status::Paying], Status::Paid, false, true, NOW)
+    assert!(
+        !s.transition(
+            &r.invreq_id,
+            &[Status::Pending],
+            Status::Failed,
+            false,
+            false,
+            NOW
+        )
         .await
-        .unwrap());
+        .unwrap()
+    );
+    assert!(
+        s.transition(
+            &r.invreq_id,
+            &[Status::Open, Status::Paying],
+            Status::Paid,
+            false,
+            true,
+            NOW
+        )
+        .await
+        .unwrap()
+    );
     let got = s.get("t", &r.invreq_id).await.unwrap().unwrap();
-    assert_eq!((got.status, got.active, got.used, got.updated_at), (Status::Paid, false, true, NOW));
-    assert!(!s.transition(&r.invreq_id, &[Status::Open], Status::Disabled, false, false, NOW).await.unwrap());
+    assert_eq!(
+        (got.status, got.active, got.used, got.updated_at),
+        (Status::Paid, false, true, NOW)
+    );
+    assert!(
+        !s.transition(
+            &r.invreq_id,
+            &[Status::Open],
+            Status::Disabled,
+            false,
+            false,
+            NOW
+        )
+        .await
+        .unwrap()
+    );
 }
 
 async fn pending_then_active_or_failed(s: Store) {
@@ -230,24 +301,59 @@ async fn pending_then_active_or_failed(s: Store) {
     s.insert(&p2).await.unwrap();
     s.insert(&record("t", 3)).await.unwrap();
     let pending = s.pending(NOW, 10).await.unwrap();
-    assert_eq!(pending.iter().map(|r| r.invreq_id.clone()).collect::<Vec<_>>(), vec![p1.invreq_id.clone(), p2.invreq_id.clone()]);
-    assert!(s.pending(1_700_000_001, 10).await.unwrap().len() == 1, "age cut-off");
+    assert_eq!(
+        pending
+            .iter()
+            .map(|r| r.invreq_id.clone())
+            .collect::<Vec<_>>(),
+        vec![p1.invreq_id.clone(), p2.invreq_id.clone()]
+    );
+    assert!(
+        s.pending(1_700_000_001, 10).await.unwrap().len() == 1,
+        "age cut-off"
+    );
     assert!(s.activate(&p1.invreq_id, "lnr1signed", NOW).await.unwrap());
-    assert!(!s.activate(&p1.invreq_id, "lnr1again", NOW).await.unwrap(), "only once");
+    assert!(
+        !s.activate(&p1.invreq_id, "lnr1again", NOW).await.unwrap(),
+        "only once"
+    );
     let got = s.get("t", &p1.invreq_id).await.unwrap().unwrap();
-    assert_eq!((got.status, got.active, got.bolt12.as_str()), (Status::Open, true, "lnr1signed"));
-    assert!(s.transition(&p2.invreq_id, &[Status::Pending], Status::Failed, false, false, NOW).await.unwrap());
+    assert_eq!(
+        (got.status, got.active, got.bolt12.as_str()),
+        (Status::Open, true, "lnr1signed")
+    );
+    assert!(
+        s.transition(
+            &p2.invreq_id,
+            &[Status::Pending],
+            Status::Failed,
+            false,
+            false,
+            NOW
+        )
+        .await
+        .unwrap()
+    );
     assert!(s.pending(NOW, 10).await.unwrap().is_empty());
 }
 
 async fn idempotency_claim_complete_release(s: Store) {
-    assert_eq!(s.claim_idempotency("t", "k", "h1", NOW).await.unwrap(), IdempotencyClaim::Claimed);
-    let IdempotencyClaim::Existing(rec) = s.claim_idempotency("t", "k", "h2", NOW).await.unwrap() else {
+    assert_eq!(
+        s.claim_idempotency("t", "k", "h1", NOW).await.unwrap(),
+        IdempotencyClaim::Claimed
+    );
+    let IdempotencyClaim::Existing(rec) = s.claim_idempotency("t", "k", "h2", NOW).await.unwrap()
+    else {
         panic!("second claim sees the first");
     };
-    assert_eq!((rec.request_hash.as_str(), rec.response.clone()), ("h1", None));
+    assert_eq!(
+        (rec.request_hash.as_str(), rec.response.clone()),
+        ("h1", None)
+    );
     s.bind_idempotency("t", "k", "abc").await.unwrap();
-    s.complete_idempotency("t", "k", 201, "{\"x\":1}").await.unwrap();
+    s.complete_idempotency("t", "k", 201, "{\"x\":1}")
+        .await
+        .unwrap();
     let rec = s.idempotency("t", "k").await.unwrap().unwrap();
     assert_eq!(rec.invreq_id.as_deref(), Some("abc"));
     assert_eq!(rec.response, Some((201, "{\"x\":1}".to_string())));
@@ -255,9 +361,15 @@ async fn idempotency_claim_complete_release(s: Store) {
     s.release_idempotency("t", "k").await.unwrap();
     assert!(s.idempotency("t", "k").await.unwrap().is_some());
     // Keys are per tenant; an incomplete key can be released.
-    assert_eq!(s.claim_idempotency("u", "k", "h3", NOW).await.unwrap(), IdempotencyClaim::Claimed);
+    assert_eq!(
+        s.claim_idempotency("u", "k", "h3", NOW).await.unwrap(),
+        IdempotencyClaim::Claimed
+    );
     s.release_idempotency("u", "k").await.unwrap();
-    assert_eq!(s.claim_idempotency("u", "k", "h4", NOW).await.unwrap(), IdempotencyClaim::Claimed);
+    assert_eq!(
+        s.claim_idempotency("u", "k", "h4", NOW).await.unwrap(),
+        IdempotencyClaim::Claimed
+    );
 }
 
 async fn concurrent_claims_of_one_key_give_one_owner(s: Store) {
@@ -265,7 +377,9 @@ async fn concurrent_claims_of_one_key_give_one_owner(s: Store) {
     let mut tasks = Vec::new();
     for _ in 0..16 {
         let s = s.clone();
-        tasks.push(tokio::spawn(async move { s.claim_idempotency("t", "race", "h", NOW).await.unwrap() }));
+        tasks.push(tokio::spawn(async move {
+            s.claim_idempotency("t", "race", "h", NOW).await.unwrap()
+        }));
     }
     let mut owners = 0;
     for t in tasks {

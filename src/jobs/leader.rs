@@ -6,8 +6,8 @@
 
 use std::time::Duration;
 
-use sqlx::Connection;
 use sqlx::AnyConnection;
+use sqlx::Connection;
 
 use crate::store::{Backend, Store};
 

@@ -4,6 +4,7 @@
 //! [`spawn_all`] starts a supervisor that waits for leadership ([`leader`]), runs the jobs while
 //! it holds it, and stops them when it is lost; [`Jobs::stop`] ends everything.
 
+mod expiry;
 pub mod leader;
 mod reconciler;
 
@@ -49,7 +50,11 @@ async fn supervise(service: Service, settings: JobSettings, is_leader: Arc<Atomi
         is_leader.store(true, Ordering::SeqCst);
         tracing::info!("this replica now runs the background jobs");
         let mut jobs = JoinSet::new();
-        jobs.spawn(reconciler::run(service.clone(), settings.reconcile_interval));
+        jobs.spawn(reconciler::run(
+            service.clone(),
+            settings.reconcile_interval,
+        ));
+        jobs.spawn(expiry::run(service.clone()));
         guard.lost().await;
         is_leader.store(false, Ordering::SeqCst);
         jobs.abort_all();

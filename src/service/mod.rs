@@ -3,6 +3,7 @@
 
 mod amount;
 mod error;
+mod expiry;
 mod new_request;
 mod reconcile;
 mod text;
@@ -90,6 +91,7 @@ pub struct Service {
     store: Store,
     node: Arc<dyn Node>,
     config: Arc<ServiceConfig>,
+    expiry_notify: Arc<tokio::sync::Notify>,
 }
 
 impl Service {
@@ -99,7 +101,13 @@ impl Service {
             store,
             node,
             config: Arc::new(config),
+            expiry_notify: Arc::new(tokio::sync::Notify::new()),
         }
+    }
+
+    /// Signalled when a request with an expiry is created, so the sweeper can wake earlier.
+    pub fn expiry_notify(&self) -> Arc<tokio::sync::Notify> {
+        self.expiry_notify.clone()
     }
 
     /// The store.
@@ -189,6 +197,20 @@ impl Service {
 
     /// Builds, signs (through the node) and records a new invoice request.
     async fn create(
+        &self,
+        tenant: &str,
+        req: NewInvoiceRequest,
+        idempotency_key: Option<&str>,
+    ) -> Result<InvoiceRequestView, ServiceError> {
+        let has_expiry = req.absolute_expiry.is_some();
+        let view = self.create_inner(tenant, req, idempotency_key).await?;
+        if has_expiry {
+            self.expiry_notify.notify_one();
+        }
+        Ok(view)
+    }
+
+    async fn create_inner(
         &self,
         tenant: &str,
         req: NewInvoiceRequest,

@@ -309,6 +309,37 @@ impl Store {
         rows.iter().map(record).collect()
     }
 
+    /// The earliest `absolute_expiry` among active requests, if any.
+    pub async fn next_expiry(&self) -> Result<Option<u64>, StoreError> {
+        let v: Option<i64> = sqlx::query_scalar(
+            "SELECT MIN(absolute_expiry) FROM invoice_requests \
+             WHERE absolute_expiry IS NOT NULL AND status IN ('open', 'paying')",
+        )
+        .fetch_one(&self.pool)
+        .await
+        .map_err(StoreError::classify)?;
+        Ok(v.map(|e| e as u64))
+    }
+
+    /// Active requests whose expiry is at or before `now`, earliest first.
+    pub async fn expired_active(
+        &self,
+        now: u64,
+        limit: u32,
+    ) -> Result<Vec<InvoiceRequestRecord>, StoreError> {
+        let sql = format!(
+            "SELECT {RECORD_COLUMNS} FROM invoice_requests WHERE absolute_expiry IS NOT NULL \
+             AND absolute_expiry <= $1 AND status IN ('open', 'paying') ORDER BY absolute_expiry LIMIT $2"
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(now as i64)
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(StoreError::classify)?;
+        rows.iter().map(record).collect()
+    }
+
     /// Claims an idempotency key for a request body hash, or returns what it holds.
     pub async fn claim_idempotency(
         &self,

@@ -247,3 +247,49 @@ async fn records_and_the_signer_key_survive_a_restart() {
         "same dev signer key after restart"
     );
 }
+
+#[tokio::test]
+async fn the_sweeper_marks_expired_requests_in_the_store() {
+    let app = spawn_app().await;
+    let now = invreqd::service::unix_now();
+    let soon = app
+        .create_ok(&json!({"amount": 1, "description": "soon", "absolute_expiry": now + 1}))
+        .await;
+    let later = app
+        .create_ok(&json!({"amount": 1, "description": "later", "absolute_expiry": now + 3600}))
+        .await;
+    let url = format!(
+        "sqlite://{}",
+        app.data_dir.path().join("invreqd.db").display()
+    );
+    let store = invreqd::store::Store::connect(&invreqd::store::StoreOptions::new(url))
+        .await
+        .unwrap();
+    let id = soon["invreq_id"].as_str().unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        let r = store.get_any(id).await.unwrap().unwrap();
+        if r.status == invreqd::store::Status::Expired {
+            assert!(!r.active);
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "swept within seconds of expiry"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let other = store
+        .get_any(later["invreq_id"].as_str().unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(other.status, invreqd::store::Status::Open);
+    // DELETE of an expired request: already inactive.
+    crate::helpers::assert_problem(
+        app.delete(&format!("/v1/invoicerequests/{id}")).await,
+        409,
+        "already_inactive",
+    )
+    .await;
+}

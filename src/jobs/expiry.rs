@@ -1,0 +1,39 @@
+//! The expiry sweeper: wakes when the next request expires (or when a create signals an
+//! earlier one), disables what has expired, and catches up at start-up.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use crate::service::Service;
+
+/// The longest sleep: bounds the delay for requests created on another replica.
+const MAX_SLEEP: Duration = Duration::from_secs(1);
+
+/// Runs forever.
+pub async fn run(service: Service) {
+    let wake = service.expiry_notify();
+    loop {
+        if let Err(e) = service.sweep_expired().await {
+            tracing::warn!(error = %e, "expiry sweep incomplete");
+        }
+        let sleep = match service.next_expiry().await {
+            Ok(Some(at)) => until(at).min(MAX_SLEEP),
+            Ok(None) => MAX_SLEEP,
+            Err(e) => {
+                tracing::warn!(error = %e, "could not read the next expiry");
+                MAX_SLEEP
+            }
+        };
+        tokio::select! {
+            () = tokio::time::sleep(sleep) => {},
+            () = wake.notified() => {},
+        }
+    }
+}
+
+/// Time from now until `at` seconds since 1970 (zero if passed).
+fn until(at: u64) -> Duration {
+    let target = UNIX_EPOCH + Duration::from_secs(at);
+    target
+        .duration_since(SystemTime::now())
+        .unwrap_or(Duration::ZERO)
+}
