@@ -12,7 +12,7 @@ use sqlx::Connection;
 use crate::store::{Backend, Store};
 
 /// The advisory lock key ("invreqd" in ASCII).
-const LOCK_KEY: i64 = 0x696e_7672_6571_64;
+const LOCK_KEY: i64 = 0x0069_6e76_7265_7164;
 
 /// How often a standby tries to take the lock, and the leader checks it still holds it.
 pub const POLL: Duration = Duration::from_secs(1);
