@@ -34,6 +34,16 @@ pub enum Command {
         /// The lnr1… string.
         bolt12: String,
     },
+    /// Seed a store with signed invoice requests (load testing).
+    #[command(hide = true)]
+    BenchSeed(crate::bench::SeedArgs),
+    /// Print what one BIP340 signature costs here (load testing).
+    #[command(hide = true)]
+    BenchSign {
+        /// Signatures to time.
+        #[arg(long, default_value_t = 20_000)]
+        iterations: u32,
+    },
 }
 
 /// Which node signs and pays.
@@ -127,6 +137,9 @@ pub struct ServeArgs {
     /// Log format.
     #[arg(long, env = "INVREQD_LOG_FORMAT", value_enum, default_value = "pretty")]
     pub log_format: LogFormat,
+    /// Serve `GET /bench/ceiling`, a bare JSON route for load-test baselines.
+    #[arg(long, hide = true)]
+    pub bench_ceiling: bool,
 }
 
 impl ServeArgs {

@@ -3,6 +3,7 @@
 //! Layers: [`api`] → [`service`] → {[`bolt12`], [`node`], [`store`]}.
 
 pub mod api;
+pub mod bench;
 pub mod bolt12;
 pub mod config;
 pub mod jobs;

@@ -17,6 +17,15 @@ async fn main() -> anyhow::Result<()> {
             println!("{}", serde_json::to_string_pretty(&decoded)?);
             Ok(())
         }
+        Some(Command::BenchSeed(args)) => invreqd::bench::seed(args).await,
+        Some(Command::BenchSign { iterations }) => {
+            let cost = invreqd::bench::signature_cost(iterations);
+            println!(
+                "sign_ns={:.0} verify_ns={:.0}",
+                cost.sign_ns, cost.verify_ns
+            );
+            Ok(())
+        }
         Some(Command::Serve(args)) => serve(args).await,
         None => serve(cli.serve).await,
     }

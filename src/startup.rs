@@ -63,6 +63,11 @@ impl Application {
                 body_limit: args.body_limit_bytes,
             },
         );
+        let router = if args.bench_ceiling {
+            router.merge(crate::bench::ceiling_router())
+        } else {
+            router
+        };
         let listener = TcpListener::bind(args.listen).await?;
         Ok(Self {
             listener,

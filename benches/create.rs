@@ -1,0 +1,91 @@
+//! The service in-process on a temporary SQLite file with the dev signer: the whole create path
+//! (validate → build → sign → store), and the reads the API serves (one record, a page of 100).
+
+use std::sync::Arc;
+
+use criterion::{Criterion, black_box, criterion_group, criterion_main};
+use invreqd::api::invoicerequests::DEFAULT_TENANT;
+use invreqd::bolt12::{Network, SecretKey};
+use invreqd::node::dev_signer::DevSigner;
+use invreqd::service::{Created, Limits, NewInvoiceRequest, Service, ServiceConfig};
+use invreqd::store::{ListQuery, Store, StoreOptions};
+use serde_json::{Map, Value, json};
+
+fn body() -> Map<String, Value> {
+    match json!({"amount": "10000sat", "description": "bench", "issuer": "invreqd"}) {
+        Value::Object(m) => m,
+        _ => unreachable!(),
+    }
+}
+
+async fn service(dir: &std::path::Path) -> Service {
+    let url = format!("sqlite://{}?mode=rwc", dir.join("bench.db").display());
+    let store = Store::connect(&StoreOptions::new(url)).await.unwrap();
+    let signer = DevSigner::from_secret(
+        SecretKey::from_slice(&[0x42; 32]).unwrap(),
+        Network::Regtest,
+    );
+    Service::new(store, Arc::new(signer), ServiceConfig::default())
+}
+
+async fn create(svc: &Service, body: &Map<String, Value>, limits: &Limits) -> String {
+    let req = NewInvoiceRequest::parse(body, limits, invreqd::service::unix_now()).unwrap();
+    match svc
+        .create_idempotent(DEFAULT_TENANT, None, req, |_| String::new())
+        .await
+        .unwrap()
+    {
+        Created::New(v) => v.record.invreq_id,
+        Created::Replay { .. } => unreachable!(),
+    }
+}
+
+fn service_benches(c: &mut Criterion) {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let svc = rt.block_on(service(dir.path()));
+    let body = body();
+    let limits = Limits::default();
+
+    c.bench_function(
+        "create (validate + build + sign + verify + insert, SQLite)",
+        |b| b.to_async(&rt).iter(|| create(&svc, &body, &limits)),
+    );
+
+    // Make sure there are at least 10 000 rows, then read.
+    let ids: Vec<String> = rt.block_on(async {
+        let mut ids = Vec::new();
+        for _ in 0..10_000 {
+            ids.push(create(&svc, &body, &limits).await);
+        }
+        ids
+    });
+    let mut i = 0usize;
+    c.bench_function("get one (store + sqlx::Any row conversion)", |b| {
+        b.to_async(&rt).iter(|| {
+            i = (i + 7919) % ids.len();
+            let id = &ids[i];
+            let svc = &svc;
+            async move { black_box(svc.get(DEFAULT_TENANT, id).await.unwrap()) }
+        })
+    });
+    c.bench_function("list limit=100", |b| {
+        b.to_async(&rt).iter(|| async {
+            let q = ListQuery {
+                limit: 100,
+                ..ListQuery::default()
+            };
+            black_box(svc.list(DEFAULT_TENANT, q).await.unwrap())
+        })
+    });
+}
+
+criterion_group! {
+    name = benches;
+    config = Criterion::default().sample_size(30);
+    targets = service_benches
+}
+criterion_main!(benches);
