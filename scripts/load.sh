@@ -140,8 +140,24 @@ SEED_MSG=$("$BIN" bench-seed --data-dir "$DATA" --count "$SEED_COUNT" --ids-file
 log "$SEED_MSG"
 printf '{"amount":"10000sat","description":"load test","issuer":"invreqd load.sh"}' >"$WORK/body.json"
 
+# --- API keys, once the binary has them: a key of the seeded tenant, and no rate limit ----------------
+SERVE_EXTRA=()
+api_key_for() { # DATA_DIR: prints "Bearer <key>" or nothing when invreqd has no API keys
+  if "$BIN" keys --help >/dev/null 2>&1; then
+    local key
+    key=$("$BIN" keys create --data-dir "$1" --name load.sh --tenant default \
+      --scope invoicerequests:read,invoicerequests:write 2>/dev/null | grep -o '"api_key":"[^"]*"' | cut -d'"' -f4)
+    [ -n "$key" ] || { echo "could not create an API key" >&2; exit 1; }
+    echo "Bearer $key"
+  fi
+}
+if [ -z "$LOAD_AUTH" ]; then LOAD_AUTH=$(api_key_for "$DATA"); fi
+if "$BIN" serve --help 2>/dev/null | grep -q -- '--rate-limit-per-sec'; then
+  SERVE_EXTRA+=(--rate-limit-per-sec 0)
+fi
+
 # --- phases (a) to (d) on one server -------------------------------------------------------------------
-start_invreqd main "$DATA" --bench-ceiling
+start_invreqd main "$DATA" --bench-ceiling "${SERVE_EXTRA[@]}"
 MAIN_PID=$SERVER_PID
 log "invreqd pid $MAIN_PID on $ADDR; wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s, at most $MAX_REQUESTS requests a phase"
 
@@ -174,7 +190,10 @@ if [ "$WITH_CLN" = 1 ]; then
     sleep 0.1
   done
   [ -n "$CLN_URL" ] || { cat "$WORK/cln.log" >&2; echo "cln-double did not start" >&2; exit 1; }
-  start_invreqd cln "$WORK/data-cln" --node cln-rest --cln-rest-url "$CLN_URL" \
+  MAIN_AUTH=$LOAD_AUTH
+  mkdir -p "$WORK/data-cln"
+  [ -z "$MAIN_AUTH" ] || LOAD_AUTH=$(api_key_for "$WORK/data-cln")
+  start_invreqd cln "$WORK/data-cln" "${SERVE_EXTRA[@]}" --node cln-rest --cln-rest-url "$CLN_URL" \
     --cln-ca-cert "$WORK/cln/ca.pem" --cln-rune-file "$WORK/cln/rune"
   run_phase e post "$WORK/body.json" "$SERVER_PID" "$CLN_PID"
   NOTE[e]="CPU: invreqd + double"
@@ -199,7 +218,7 @@ echo "client: wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s (at most $MAX_REQUEST
 echo "store: SQLite (WAL, synchronous=NORMAL) with $SEED_COUNT seeded invoice requests"
 echo
 printf '| %-46s | %9s | %9s | %9s | %10s | %13s | %6s |\n' phase 'req/s' 'p50 ms' 'p99 ms' 'ratio (a)' 'CPU us/req' errors
-printf '|%s|%s|%s|%s|%s|%s|%s|\n' "$(printf -- '-%.0s' {1..48})" -----------: -----------: -----------: ------------: ---------------: --------:
+printf '|%s|%s|%s|%s|%s|%s|%s|\n' "$(printf -- '-%.0s' {1..48})" ----------: ----------: ----------: -----------: --------------: -------:
 for k in a b c d e; do
   [ -n "${RPS[$k]:-}" ] || continue
   printf '| %-46s | %9s | %9s | %9s | %10s | %13s | %6s |\n' "${LABEL[$k]}" "${RPS[$k]}" "${P50[$k]}" "${P99[$k]}" "$(ratio "$k")" "${CPU[$k]}${NOTE[$k]:+ *}" "${ERR[$k]}"
