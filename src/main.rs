@@ -5,6 +5,7 @@ use invreqd::{api, bolt12, telemetry};
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    invreqd::bench::limit_malloc_arenas();
     let cli = Cli::parse();
     match cli.command {
         Some(Command::Openapi) => {

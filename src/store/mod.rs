@@ -58,7 +58,10 @@ impl StoreOptions {
 /// The store: invoice requests, their payments, idempotency keys and cursors.
 #[derive(Clone)]
 pub struct Store {
+    /// Reads (and everything on PostgreSQL).
     pool: AnyPool,
+    /// Writes: one connection on SQLite, the same pool as `pool` on PostgreSQL.
+    writer: AnyPool,
     backend: Backend,
 }
 
@@ -80,33 +83,26 @@ impl Store {
             )));
         };
         let connect = AnyConnectOptions::from_str(&opts.url)?;
-        let statement_timeout_ms = opts.statement_timeout.as_millis();
-        let pool = AnyPoolOptions::new()
-            .max_connections(opts.max_connections)
-            .acquire_timeout(opts.acquire_timeout)
-            .after_connect(move |conn, _| {
-                Box::pin(async move {
-                    use sqlx::Executor;
-                    match backend {
-                        Backend::Sqlite => {
-                            conn.execute(
-                                "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; \
-                                 PRAGMA busy_timeout=5000; PRAGMA foreign_keys=ON;",
-                            )
-                            .await?;
-                        }
-                        Backend::Postgres => {
-                            let sql = format!("SET statement_timeout = {statement_timeout_ms}");
-                            conn.execute(sqlx::AssertSqlSafe(sql)).await?;
-                        }
-                    }
-                    Ok(())
-                })
-            })
-            .connect_with(connect)
+        let pool = pool_options(backend, opts, opts.max_connections)
+            .connect_with(connect.clone())
             .await
             .map_err(StoreError::classify)?;
-        let store = Self { pool, backend };
+        // SQLite takes one writer at a time: writes queue for one dedicated connection instead of
+        // contending for the file lock (busy-wait sleeps) and never hold a reader's connection.
+        let in_memory = opts.url.contains(":memory:") || opts.url.contains("mode=memory");
+        let writer = if backend == Backend::Sqlite && !in_memory {
+            pool_options(backend, opts, 1)
+                .connect_with(connect)
+                .await
+                .map_err(StoreError::classify)?
+        } else {
+            pool.clone()
+        };
+        let store = Self {
+            pool,
+            writer,
+            backend,
+        };
         store.migrate().await?;
         Ok(store)
     }
@@ -115,7 +111,7 @@ impl Store {
     /// starting together migrate once).
     async fn migrate(&self) -> Result<(), StoreError> {
         match self.backend {
-            Backend::Sqlite => SQLITE_MIGRATIONS.run(&self.pool).await?,
+            Backend::Sqlite => SQLITE_MIGRATIONS.run(&self.writer).await?,
             Backend::Postgres => POSTGRES_MIGRATIONS.run(&self.pool).await?,
         }
         Ok(())
@@ -161,7 +157,7 @@ impl Store {
         .bind(r.status.as_str())
         .bind(r.created_at as i64)
         .bind(r.updated_at as i64)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await
         .map_err(StoreError::classify)?;
         Ok(())
@@ -263,7 +259,7 @@ impl Store {
             query = query.bind(s.as_str());
         }
         let done = query
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await
             .map_err(StoreError::classify)?;
         Ok(done.rows_affected() == 1)
@@ -284,7 +280,7 @@ impl Store {
         .bind(bolt12)
         .bind(now as i64)
         .bind(invreq_id)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await
         .map_err(StoreError::classify)?;
         Ok(done.rows_affected() == 1)
@@ -356,7 +352,7 @@ impl Store {
         .bind(key)
         .bind(request_hash)
         .bind(now as i64)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await
         .map_err(StoreError::classify)?;
         if inserted.rows_affected() == 1 {
@@ -410,7 +406,7 @@ impl Store {
         .bind(invreq_id)
         .bind(tenant)
         .bind(key)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await
         .map_err(StoreError::classify)?;
         Ok(())
@@ -431,7 +427,7 @@ impl Store {
         .bind(body)
         .bind(tenant)
         .bind(key)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await
         .map_err(StoreError::classify)?;
         Ok(())
@@ -442,7 +438,7 @@ impl Store {
         sqlx::query("DELETE FROM idempotency_keys WHERE tenant = $1 AND idem_key = $2 AND response_status IS NULL")
             .bind(tenant)
             .bind(key)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await
             .map_err(StoreError::classify)?;
         Ok(())
@@ -466,7 +462,7 @@ impl Store {
         .bind(p.created_at as i64)
         .bind(p.completed_at.map(|c| c as i64))
         .bind(now as i64)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await
         .map_err(StoreError::classify)?;
         Ok(())
@@ -520,11 +516,40 @@ impl Store {
         )
         .bind(name)
         .bind(value as i64)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await
         .map_err(StoreError::classify)?;
         Ok(())
     }
+}
+
+/// Pool settings; SQLite connections get WAL, `synchronous=NORMAL` and a small page cache (the
+/// OS page cache is shared by all connections; each connection's own cache is not).
+fn pool_options(backend: Backend, opts: &StoreOptions, max_connections: u32) -> AnyPoolOptions {
+    let statement_timeout_ms = opts.statement_timeout.as_millis();
+    AnyPoolOptions::new()
+        .max_connections(max_connections)
+        .acquire_timeout(opts.acquire_timeout)
+        .after_connect(move |conn, _| {
+            Box::pin(async move {
+                use sqlx::Executor;
+                match backend {
+                    Backend::Sqlite => {
+                        conn.execute(
+                            "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; \
+                             PRAGMA busy_timeout=5000; PRAGMA foreign_keys=ON; \
+                             PRAGMA cache_size=-256;",
+                        )
+                        .await?;
+                    }
+                    Backend::Postgres => {
+                        let sql = format!("SET statement_timeout = {statement_timeout_ms}");
+                        conn.execute(sqlx::AssertSqlSafe(sql)).await?;
+                    }
+                }
+                Ok(())
+            })
+        })
 }
 
 fn record(r: &AnyRow) -> Result<InvoiceRequestRecord, StoreError> {
