@@ -410,7 +410,7 @@ async fn scrape(client: &reqwest::Client, app: &Proc) -> (Vec<Sample>, HashMap<S
 
 #[tokio::test]
 async fn metrics_parse_as_prometheus_text_and_move() {
-    let mut app = Proc::start(&[]);
+    let mut app = Proc::start(&["--shutdown-delay-secs", "0"]);
     let client = reqwest::Client::new();
     let (before, types) = scrape(&client, &app).await;
     for (family, kind) in [
