@@ -127,6 +127,21 @@ pub struct ServeArgs {
     /// Log format.
     #[arg(long, env = "INVREQD_LOG_FORMAT", value_enum, default_value = "pretty")]
     pub log_format: LogFormat,
+    /// On SIGTERM: seconds `/readyz` answers 503 while still serving, before the listener closes
+    /// (time for load balancers and Kubernetes endpoints to stop sending traffic here).
+    #[arg(long, env = "INVREQD_SHUTDOWN_DELAY_SECS", default_value_t = 5)]
+    pub shutdown_delay_secs: u64,
+    /// On SIGTERM, once the listener is closed: seconds in-flight requests get to finish.
+    #[arg(long, env = "INVREQD_DRAIN_TIMEOUT_SECS", default_value_t = 20)]
+    pub drain_timeout_secs: u64,
+    /// Tests and drills only: hold every `/v1/…` request this many milliseconds.
+    #[arg(
+        long,
+        env = "INVREQD_DEBUG_REQUEST_DELAY_MS",
+        default_value_t = 0,
+        hide = true
+    )]
+    pub debug_request_delay_ms: u64,
 }
 
 impl ServeArgs {
@@ -170,6 +185,7 @@ impl ServeArgs {
         let mut args = Cli::parse_from(["invreqd"]).serve;
         args.listen = "127.0.0.1:0".parse().expect("valid address");
         args.data_dir = data_dir;
+        args.shutdown_delay_secs = 0;
         args
     }
 }

@@ -6,6 +6,7 @@ pub mod api;
 pub mod bolt12;
 pub mod config;
 pub mod jobs;
+pub mod metrics;
 pub mod node;
 pub mod service;
 pub mod startup;

@@ -2,7 +2,7 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use tokio::net::TcpListener;
@@ -12,6 +12,7 @@ use crate::config::{NodeKind, ServeArgs};
 use crate::jobs::{self, JobSettings};
 use crate::node::Node;
 use crate::node::dev_signer::DevSigner;
+use crate::node::instrumented::Instrumented;
 use crate::service::Service;
 use crate::store::{Store, redact};
 
@@ -21,6 +22,8 @@ pub struct Application {
     router: axum::Router,
     state: AppState,
     reconcile_interval: Duration,
+    shutdown_delay: Duration,
+    drain_timeout: Duration,
 }
 
 /// Installs the process-wide TLS crypto provider (ring); safe to call more than once.
@@ -46,12 +49,14 @@ impl Application {
                 Arc::new(signer)
             }
         };
+        let node: Arc<dyn Node> = Arc::new(Instrumented::new(node));
         let service = Service::new(store, node, args.service_config());
         Self::with_service(service, args).await
     }
 
     /// Builds around a ready service (tests, benchmarks).
     pub async fn with_service(service: Service, args: &ServeArgs) -> anyhow::Result<Self> {
+        crate::metrics::init();
         let state = AppState {
             service,
             draining: Arc::new(AtomicBool::new(false)),
@@ -61,6 +66,8 @@ impl Application {
             state.clone(),
             &ApiOptions {
                 body_limit: args.body_limit_bytes,
+                debug_request_delay: (args.debug_request_delay_ms > 0)
+                    .then(|| Duration::from_millis(args.debug_request_delay_ms)),
             },
         );
         let listener = TcpListener::bind(args.listen).await?;
@@ -69,6 +76,8 @@ impl Application {
             router,
             state,
             reconcile_interval: Duration::from_secs(args.reconcile_interval_secs.max(1)),
+            shutdown_delay: Duration::from_secs(args.shutdown_delay_secs),
+            drain_timeout: Duration::from_secs(args.drain_timeout_secs),
         })
     }
 
@@ -79,7 +88,13 @@ impl Application {
             .expect("bound listener has an address")
     }
 
-    /// Serves until `shutdown` completes, with background jobs.
+    /// Serves until `shutdown` completes, with background jobs, then shuts down in order:
+    ///
+    /// 1. `draining` is set, so `/readyz` answers 503, while requests are still served for the
+    ///    shutdown delay (Kubernetes removes the pod from its endpoints meanwhile);
+    /// 2. the listener closes and in-flight requests finish, for at most the drain timeout
+    ///    (idle keep-alive connections are closed; those still busy after it are cut);
+    /// 3. the background jobs stop at a safe point ([`jobs::Jobs::stop`]).
     pub async fn run_until(
         self,
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
@@ -93,11 +108,41 @@ impl Application {
             },
             self.state.is_leader.clone(),
         );
-        let result = axum::serve(self.listener, self.router)
-            .with_graceful_shutdown(shutdown)
-            .await;
+        let (closing_tx, closing_rx) = tokio::sync::oneshot::channel::<()>();
+        let draining = self.state.draining.clone();
+        let delay = self.shutdown_delay;
+        let graceful = async move {
+            shutdown.await;
+            draining.store(true, Ordering::SeqCst);
+            tracing::info!(
+                delay_secs = delay.as_secs_f64(),
+                "shutdown: draining, /readyz answers 503; still serving"
+            );
+            tokio::time::sleep(delay).await;
+            tracing::info!("shutdown: listener closed; waiting for in-flight requests");
+            let _ = closing_tx.send(());
+        };
+        let drain_timeout = self.drain_timeout;
+        let deadline = async move {
+            match closing_rx.await {
+                Ok(()) => tokio::time::sleep(drain_timeout).await,
+                Err(_) => std::future::pending().await,
+            }
+        };
+        let server = axum::serve(self.listener, self.router).with_graceful_shutdown(graceful);
+        let result = tokio::select! {
+            result = server => result.map_err(anyhow::Error::from),
+            () = deadline => {
+                tracing::warn!(
+                    drain_timeout_secs = drain_timeout.as_secs_f64(),
+                    "shutdown: drain timeout passed; cutting the connections still open"
+                );
+                Ok(())
+            }
+        };
         jobs.stop().await;
-        result.map_err(Into::into)
+        tracing::info!("shutdown complete");
+        result
     }
 
     /// Serves until SIGINT or SIGTERM.

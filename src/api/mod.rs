@@ -5,6 +5,8 @@ pub mod error;
 pub mod extract;
 pub mod health;
 pub mod invoicerequests;
+pub mod layers;
+pub mod metrics;
 pub mod openapi;
 
 use std::sync::Arc;
@@ -36,12 +38,15 @@ pub struct AppState {
 pub struct ApiOptions {
     /// Largest request body, bytes.
     pub body_limit: usize,
+    /// Test/drill hook: hold every `/v1/…` request this long before its handler.
+    pub debug_request_delay: Option<std::time::Duration>,
 }
 
 impl Default for ApiOptions {
     fn default() -> Self {
         Self {
             body_limit: 16 * 1024,
+            debug_request_delay: None,
         }
     }
 }
@@ -54,6 +59,7 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(decode::decode))
         .routes(routes!(health::healthz))
         .routes(routes!(health::readyz))
+        .routes(routes!(metrics::metrics))
 }
 
 /// The OpenAPI document.
@@ -64,12 +70,13 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 /// The whole application router.
 pub fn router(state: AppState, opts: &ApiOptions) -> Router {
     let (router, api) = api_router().split_for_parts();
-    router
+    let router = router
         .merge(SwaggerUi::new("/docs").url("/openapi.json", api))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(opts.body_limit))
-        .with_state(state)
+        .with_state(state);
+    layers::apply(router, opts)
 }
 
 async fn not_found() -> ApiError {

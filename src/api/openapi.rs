@@ -13,7 +13,7 @@ use utoipa::OpenApi;
     tags(
         (name = "invoicerequests", description = "Create, list, get and disable invoice requests"),
         (name = "decode", description = "Read an lnr1… string"),
-        (name = "operations", description = "Health and readiness"),
+        (name = "operations", description = "Health, readiness and Prometheus metrics"),
     )
 )]
 pub struct ApiDoc;

@@ -3,6 +3,7 @@
 //! [`Node`] is the contract; [`dev_signer::DevSigner`] is the embedded default.
 
 pub mod dev_signer;
+pub mod instrumented;
 
 use async_trait::async_trait;
 

@@ -136,7 +136,11 @@ impl Service {
         render: impl Fn(&InvoiceRequestView) -> String,
     ) -> Result<Created, ServiceError> {
         let Some((key, body_hash)) = idempotency else {
-            return self.create(tenant, req, None).await.map(Created::New);
+            return self
+                .create(tenant, req, None)
+                .await
+                .inspect(|_| crate::metrics::created())
+                .map(Created::New);
         };
         let deadline = tokio::time::Instant::now() + self.config.idempotency_wait;
         loop {
@@ -182,6 +186,7 @@ impl Service {
         }
         match self.create(tenant, req, Some(key)).await {
             Ok(view) => {
+                crate::metrics::created();
                 self.store
                     .complete_idempotency(tenant, key, 201, &render(&view))
                     .await?;
@@ -414,6 +419,7 @@ impl Service {
                         unix_now(),
                     )
                     .await?;
+                crate::metrics::disabled();
             }
             Err(NodeError::NotActive) => {
                 // Inactive on the node already (paid, or disabled elsewhere): follow the node.

@@ -6,6 +6,7 @@
 
 mod error;
 mod model;
+mod stats;
 
 use std::str::FromStr;
 use std::time::Duration;
