@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use tokio::net::TcpListener;
 
-use crate::api::{self, ApiOptions, AppState};
+use crate::api::{self, AppState};
 use crate::config::{NodeKind, ServeArgs};
 use crate::jobs::{self, JobSettings};
 use crate::node::Node;
@@ -52,16 +52,12 @@ impl Application {
 
     /// Builds around a ready service (tests, benchmarks).
     pub async fn with_service(service: Service, args: &ServeArgs) -> anyhow::Result<Self> {
+        crate::cli::bootstrap::ensure_bootstrap_key(&service, &args.data_dir).await?;
         let state = AppState {
             service,
             draining: Arc::new(AtomicBool::new(false)),
         };
-        let router = api::router(
-            state.clone(),
-            &ApiOptions {
-                body_limit: args.body_limit_bytes,
-            },
-        );
+        let router = api::router(state.clone(), &args.api_options());
         let listener = TcpListener::bind(args.listen).await?;
         Ok(Self {
             listener,

@@ -2,7 +2,9 @@
 //! keeps the record. Knows nothing of HTTP.
 
 mod amount;
+mod audit;
 mod error;
+mod keys;
 mod new_request;
 mod reconcile;
 mod text;
@@ -14,13 +16,15 @@ use rand::RngCore;
 
 pub use amount::{Amount, MAX_MSAT};
 pub use error::{ServiceError, ValidationError};
+pub use keys::{AuthError, CreatedKey, KeyService, NewKey};
 pub use new_request::{FIELDS, Limits, NewInvoiceRequest};
 pub use text::{Description, Issuer, Label};
 
 use crate::bolt12::{InvoiceRequest, InvreqFields, UnsignedInvoiceRequest};
 use crate::node::{Node, NodeError};
 use crate::store::{
-    IdempotencyClaim, InvoiceRequestRecord, ListQuery, PaymentRecord, Status, Store, StoreError,
+    IdempotencyClaim, InvoiceRequestRecord, ListQuery, PaymentRecord, SpendingPolicy, Status,
+    Store, StoreError,
 };
 
 /// Seconds since 1970, now.
@@ -120,15 +124,20 @@ impl Service {
     /// Creates an invoice request; with an idempotency key, a retry gets the first response.
     ///
     /// `render` turns a fresh result into the response body that is stored for retries.
+    /// `policy` is the calling key's spending ceilings, checked atomically with the insert.
     pub async fn create_idempotent(
         &self,
         tenant: &str,
+        policy: &SpendingPolicy,
         idempotency: Option<(&str, &str)>,
         req: NewInvoiceRequest,
         render: impl Fn(&InvoiceRequestView) -> String,
     ) -> Result<Created, ServiceError> {
         let Some((key, body_hash)) = idempotency else {
-            return self.create(tenant, req, None).await.map(Created::New);
+            return self
+                .create(tenant, policy, req, None)
+                .await
+                .map(Created::New);
         };
         let deadline = tokio::time::Instant::now() + self.config.idempotency_wait;
         loop {
@@ -172,7 +181,7 @@ impl Service {
                 }
             }
         }
-        match self.create(tenant, req, Some(key)).await {
+        match self.create(tenant, policy, req, Some(key)).await {
             Ok(view) => {
                 self.store
                     .complete_idempotency(tenant, key, 201, &render(&view))
@@ -191,9 +200,14 @@ impl Service {
     async fn create(
         &self,
         tenant: &str,
+        policy: &SpendingPolicy,
         req: NewInvoiceRequest,
         idempotency_key: Option<&str>,
     ) -> Result<InvoiceRequestView, ServiceError> {
+        // The cheap check first, before anything is signed.
+        policy
+            .check_amount(req.amount.msat())
+            .map_err(ServiceError::LimitExceeded)?;
         let info = self.node.info();
         let mut metadata = [0u8; 16];
         rand::thread_rng().fill_bytes(&mut metadata);
@@ -239,9 +253,10 @@ impl Service {
             record.status = Status::Open;
             record.active = true;
             self.store
-                .insert(&record)
+                .insert_within_policy(&record, policy, unix_now())
                 .await
-                .map_err(label_conflict(&record))?;
+                .map_err(label_conflict(&record))?
+                .map_err(ServiceError::LimitExceeded)?;
             return Ok(InvoiceRequestView {
                 record,
                 payments: Vec::new(),
@@ -249,10 +264,12 @@ impl Service {
         }
 
         // A node with its own state: record first, so that nothing it creates is ever lost.
+        // The pending record already counts toward the tenant's limits.
         self.store
-            .insert(&record)
+            .insert_within_policy(&record, policy, now)
             .await
-            .map_err(label_conflict(&record))?;
+            .map_err(label_conflict(&record))?
+            .map_err(ServiceError::LimitExceeded)?;
         if let Some(key) = idempotency_key {
             self.store.bind_idempotency(tenant, key, &invreq_id).await?;
         }
