@@ -198,3 +198,86 @@ impl<St: Send + Sync, S: RequiredScope> FromRequestParts<St> for Scoped<S> {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::Router;
+    use axum::body::Body;
+    use axum::routing::get;
+    use tower::ServiceExt;
+
+    #[test]
+    fn public_paths() {
+        for p in [
+            "/healthz",
+            "/readyz",
+            "/metrics",
+            "/openapi.json",
+            "/docs",
+            "/docs/index.html",
+        ] {
+            assert!(is_public(p), "{p}");
+        }
+        for p in [
+            "/v1/invoicerequests",
+            "/v1/keys",
+            "/docsx",
+            "/",
+            "/healthz/x",
+            "/openapi.json/",
+        ] {
+            assert!(!is_public(p), "{p}");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_slow_request_is_a_503_problem() {
+        let app = Router::new()
+            .route(
+                "/slow",
+                get(|| async {
+                    tokio::time::sleep(Duration::from_secs(5)).await;
+                    "late"
+                }),
+            )
+            .route("/fast", get(|| async { "ok" }))
+            .layer(axum::middleware::from_fn_with_state(
+                Duration::from_millis(50),
+                request_timeout,
+            ));
+        let req = |p: &str| Request::builder().uri(p).body(Body::empty()).unwrap();
+        let res = app.clone().oneshot(req("/slow")).await.unwrap();
+        assert_eq!(res.status(), 503);
+        assert_eq!(
+            res.headers()[header::CONTENT_TYPE],
+            "application/problem+json"
+        );
+        let body = axum::body::to_bytes(res.into_body(), 4096).await.unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(v["code"], "request_timeout");
+        assert_eq!(app.oneshot(req("/fast")).await.unwrap().status(), 200);
+    }
+
+    #[test]
+    fn bearer_tokens_are_read_strictly() {
+        let h = |v: &[&str]| {
+            let mut m = HeaderMap::new();
+            for x in v {
+                m.append(header::AUTHORIZATION, x.parse().unwrap());
+            }
+            m
+        };
+        assert_eq!(bearer(&h(&["Bearer abc"])).unwrap(), "abc");
+        assert_eq!(bearer(&h(&["bearer  abc "])).unwrap(), "abc");
+        for bad in [
+            &[][..],
+            &["Basic abc"],
+            &["Bearer"],
+            &["Bearer "],
+            &["Bearer a", "Bearer b"],
+        ] {
+            assert!(bearer(&h(bad)).is_err(), "{bad:?}");
+        }
+    }
+}
