@@ -5,6 +5,7 @@ mod create;
 mod helpers;
 mod idempotency;
 mod limits;
+mod postgres;
 mod read_disable;
 mod surface;
 mod tenants;
