@@ -130,13 +130,13 @@ async fn revoked_and_expired_keys_are_401() {
         .unwrap();
     assert_problem(unknown, 404, "key_not_found").await;
 
-    let expires_at = invreqd::service::unix_now() + 1;
+    let expires_at = invreqd::service::unix_now() + 2; // +2: a whole-second boundary may pass before the server reads it
     let (key, _) = app
         .create_key(&json!({"name": "short", "tenant": "default", "scopes": ALL_IR, "expires_at": expires_at}))
         .await;
     let client = client_with_key(&key);
     assert_eq!(client.get(&url).send().await.unwrap().status(), 200);
-    tokio::time::sleep(Duration::from_millis(2100)).await;
+    tokio::time::sleep(Duration::from_millis(3100)).await;
     assert_401(client.get(&url).send().await.unwrap(), "api_key_expired").await;
 }
 
