@@ -1,11 +1,14 @@
 //! Configuration from flags and `INVREQD_*` environment variables (clap).
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::num::NonZeroU32;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::api::ApiOptions;
+use crate::api::auth::RateLimit;
 use crate::bolt12::Network;
 use crate::service::{Limits, MAX_MSAT, ServiceConfig};
 use crate::store::StoreOptions;
@@ -34,6 +37,16 @@ pub enum Command {
         /// The lnr1… string.
         bolt12: String,
     },
+    /// Manage API keys in the configured database.
+    Keys(crate::cli::keys::KeysCommand),
+}
+
+/// The database URL for a data directory when none is configured: a SQLite file in it.
+pub fn default_database_url(data_dir: &Path) -> String {
+    format!(
+        "sqlite://{}?mode=rwc",
+        data_dir.join("invreqd.db").display()
+    )
 }
 
 /// Which node signs and pays.
@@ -142,17 +155,39 @@ pub struct ServeArgs {
         hide = true
     )]
     pub debug_request_delay_ms: u64,
+    /// Sustained requests per second allowed to each API key (0: no rate limit). In memory,
+    /// per process: with N replicas a key gets up to N times this.
+    #[arg(long, env = "INVREQD_RATE_LIMIT_PER_SEC", default_value_t = 50)]
+    pub rate_limit_per_sec: u32,
+    /// Requests an API key may send at once after a quiet spell.
+    #[arg(long, env = "INVREQD_RATE_LIMIT_BURST", default_value_t = 100)]
+    pub rate_limit_burst: u32,
+    /// Longest a request may take, milliseconds, before it is answered 503 `request_timeout`
+    /// (keep it above the node timeout).
+    #[arg(long, env = "INVREQD_REQUEST_TIMEOUT_MS", default_value_t = 30_000)]
+    pub request_timeout_ms: u64,
 }
 
 impl ServeArgs {
     /// The database URL in effect.
     pub fn database_url(&self) -> String {
-        self.database_url.clone().unwrap_or_else(|| {
-            format!(
-                "sqlite://{}?mode=rwc",
-                self.data_dir.join("invreqd.db").display()
-            )
-        })
+        self.database_url
+            .clone()
+            .unwrap_or_else(|| default_database_url(&self.data_dir))
+    }
+
+    /// The HTTP layer's settings.
+    pub fn api_options(&self) -> ApiOptions {
+        ApiOptions {
+            body_limit: self.body_limit_bytes,
+            rate_limit: NonZeroU32::new(self.rate_limit_per_sec).map(|per_second| RateLimit {
+                per_second,
+                burst: NonZeroU32::new(self.rate_limit_burst).unwrap_or(per_second),
+            }),
+            request_timeout: Duration::from_millis(self.request_timeout_ms.max(1)),
+            debug_request_delay: (self.debug_request_delay_ms > 0)
+                .then(|| Duration::from_millis(self.debug_request_delay_ms)),
+        }
     }
 
     /// How to connect to the store.

@@ -3,7 +3,9 @@
 //! Layers: [`api`] → [`service`] → {[`bolt12`], [`node`], [`store`]}.
 
 pub mod api;
+pub mod auth;
 pub mod bolt12;
+pub mod cli;
 pub mod config;
 pub mod jobs;
 pub mod metrics;

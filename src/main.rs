@@ -17,6 +17,7 @@ async fn main() -> anyhow::Result<()> {
             println!("{}", serde_json::to_string_pretty(&decoded)?);
             Ok(())
         }
+        Some(Command::Keys(cmd)) => invreqd::cli::keys::run(cmd).await,
         Some(Command::Serve(args)) => serve(args).await,
         None => serve(cli.serve).await,
     }

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use tokio::net::TcpListener;
 
-use crate::api::{self, ApiOptions, AppState};
+use crate::api::{self, AppState};
 use crate::config::{NodeKind, ServeArgs};
 use crate::jobs::{self, JobSettings};
 use crate::node::Node;
@@ -57,19 +57,13 @@ impl Application {
     /// Builds around a ready service (tests, benchmarks).
     pub async fn with_service(service: Service, args: &ServeArgs) -> anyhow::Result<Self> {
         crate::metrics::init();
+        crate::cli::bootstrap::ensure_bootstrap_key(&service, &args.data_dir).await?;
         let state = AppState {
             service,
             draining: Arc::new(AtomicBool::new(false)),
             is_leader: Arc::new(AtomicBool::new(false)),
         };
-        let router = api::router(
-            state.clone(),
-            &ApiOptions {
-                body_limit: args.body_limit_bytes,
-                debug_request_delay: (args.debug_request_delay_ms > 0)
-                    .then(|| Duration::from_millis(args.debug_request_delay_ms)),
-            },
-        );
+        let router = api::router(state.clone(), &args.api_options());
         let listener = TcpListener::bind(args.listen).await?;
         Ok(Self {
             listener,

@@ -15,7 +15,29 @@ struct Proc {
     child: Child,
     addr: SocketAddr,
     logs: Arc<Mutex<Vec<String>>>,
+    key: String,
     _data: tempfile::TempDir,
+}
+
+/// Makes an API key for the default tenant with the invoice request scopes, through the CLI.
+fn make_key(data: &std::path::Path) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_invreqd"))
+        .args([
+            "keys", "create", "--name", "ops-test", "--tenant", "default", "--scope",
+        ])
+        .arg("invoicerequests:read,invoicerequests:write,invoicerequests:disable")
+        .arg("--data-dir")
+        .arg(data)
+        .env_clear()
+        .output()
+        .expect("invreqd keys create");
+    assert!(
+        out.status.success(),
+        "keys create: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).expect("keys create prints JSON");
+    v["api_key"].as_str().expect("api_key").to_string()
 }
 
 impl Proc {
@@ -23,6 +45,7 @@ impl Proc {
         // The test's reqwest clients need the process-wide rustls provider.
         invreqd::startup::init_crypto();
         let data = tempfile::tempdir().expect("temp dir");
+        let key = make_key(data.path());
         let mut child = Command::new(env!("CARGO_BIN_EXE_invreqd"))
             .args([
                 "--listen",
@@ -71,8 +94,23 @@ impl Proc {
             child,
             addr,
             logs,
+            key,
             _data: data,
         }
+    }
+
+    /// A client that sends this process's API key.
+    fn client(&self) -> reqwest::Client {
+        self.client_builder().build().unwrap()
+    }
+
+    fn client_builder(&self) -> reqwest::ClientBuilder {
+        let mut headers = reqwest::header::HeaderMap::new();
+        headers.insert(
+            reqwest::header::AUTHORIZATION,
+            format!("Bearer {}", self.key).parse().unwrap(),
+        );
+        reqwest::Client::builder().default_headers(headers)
     }
 
     fn url(&self, path: &str) -> String {
@@ -146,7 +184,7 @@ async fn sigterm_with_requests_in_flight_drains_them_and_exits_zero() {
         "--debug-request-delay-ms",
         "2500",
     ]);
-    let client = reqwest::Client::new();
+    let client = app.client();
     assert_eq!(
         client
             .get(app.url("/readyz"))
@@ -179,7 +217,8 @@ async fn sigterm_with_requests_in_flight_drains_them_and_exits_zero() {
     app.sigterm();
 
     // During the shutdown delay, a new connection still gets answers, and /readyz says 503.
-    let fresh = reqwest::Client::builder()
+    let fresh = app
+        .client_builder()
         .pool_max_idle_per_host(0)
         .build()
         .unwrap();
@@ -244,7 +283,7 @@ async fn drain_timeout_bounds_the_shutdown() {
         "--debug-request-delay-ms",
         "30000",
     ]);
-    let client = reqwest::Client::new();
+    let client = app.client();
     let url = app.url("/v1/invoicerequests");
     let stuck = tokio::spawn(async move { client.post(url).json(&create_body(0)).send().await });
     tokio::time::sleep(Duration::from_millis(500)).await;
@@ -411,7 +450,7 @@ async fn scrape(client: &reqwest::Client, app: &Proc) -> (Vec<Sample>, HashMap<S
 #[tokio::test]
 async fn metrics_parse_as_prometheus_text_and_move() {
     let mut app = Proc::start(&["--shutdown-delay-secs", "0"]);
-    let client = reqwest::Client::new();
+    let client = app.client();
     let (before, types) = scrape(&client, &app).await;
     for (family, kind) in [
         ("invoice_requests_created_total", "counter"),
@@ -567,7 +606,7 @@ async fn metrics_parse_as_prometheus_text_and_move() {
 #[tokio::test]
 async fn request_ids_are_propagated_or_generated_and_logged() {
     let app = Proc::start(&[]);
-    let client = reqwest::Client::new();
+    let client = app.client();
     let res = client
         .post(app.url("/v1/invoicerequests"))
         .header("x-request-id", "ops-test-42")

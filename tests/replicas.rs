@@ -37,6 +37,39 @@ async fn fresh_database(base: &str) -> String {
     format!("{}/{name}", base.rsplit_once('/').unwrap().0)
 }
 
+/// Makes an API key with the invoice request scopes, through the CLI, on the given database.
+fn make_key(db: &str, data_dir: &std::path::Path) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_invreqd"))
+        .args([
+            "keys", "create", "--name", "replicas", "--tenant", "default", "--scope",
+        ])
+        .arg("invoicerequests:read,invoicerequests:write,invoicerequests:disable")
+        .arg("--data-dir")
+        .arg(data_dir)
+        .args(["--database-url", db])
+        .output()
+        .expect("invreqd keys create");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    v["api_key"].as_str().unwrap().to_string()
+}
+
+fn authed_client(key: &str) -> reqwest::Client {
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert(
+        reqwest::header::AUTHORIZATION,
+        format!("Bearer {key}").parse().unwrap(),
+    );
+    reqwest::Client::builder()
+        .default_headers(headers)
+        .build()
+        .unwrap()
+}
+
 fn spawn_replica(db: &str, data_dir: &std::path::Path) -> Replica {
     let port = free_port();
     let child = Command::new(env!("CARGO_BIN_EXE_invreqd"))
@@ -83,9 +116,10 @@ async fn three_replicas_share_one_database() {
     invreqd::startup::init_crypto();
     let db = fresh_database(&base).await;
     let data = tempfile::tempdir().unwrap();
+    let key = make_key(&db, data.path());
     // Started together: migrations run once under sqlx's advisory lock.
     let mut replicas: Vec<Replica> = (0..3).map(|_| spawn_replica(&db, data.path())).collect();
-    let client = reqwest::Client::new();
+    let client = authed_client(&key);
     for r in &replicas {
         wait_healthy(&client, r).await;
     }
@@ -272,7 +306,18 @@ async fn a_lost_database_gives_503_and_the_service_recovers() {
     let app = invreqd::startup::Application::build(&args).await.unwrap();
     let url = format!("http://{}", app.local_addr());
     tokio::spawn(app.run_until(std::future::pending()));
-    let client = reqwest::Client::new();
+    let admin = std::fs::read_to_string(data.path().join("bootstrap-admin.key")).unwrap();
+    let created: Value = authed_client(admin.trim())
+        .post(format!("{url}/v1/keys"))
+        .json(&json!({"name": "outage", "tenant": "default",
+            "scopes": ["invoicerequests:read", "invoicerequests:write"]}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let client = authed_client(created["api_key"].as_str().unwrap());
     let create = || {
         client
             .post(format!("{url}/v1/invoicerequests"))
