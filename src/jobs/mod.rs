@@ -1,7 +1,8 @@
-//! Background work: settling pending records (and, with a real node, following payments).
+//! Background work: settling pending records and, with a node that pays, following payments.
 //!
 //! Each job is a loop in its own module; [`spawn_all`] starts them and [`Jobs::stop`] ends them.
 
+mod payment_watcher;
 mod reconciler;
 
 use std::time::Duration;
@@ -15,6 +16,8 @@ use crate::service::Service;
 pub struct JobSettings {
     /// Time between reconciler runs.
     pub reconcile_interval: Duration,
+    /// Longest long-poll of the payment watcher.
+    pub payment_wait: Duration,
 }
 
 /// The running jobs.
@@ -37,5 +40,8 @@ pub fn spawn_all(service: Service, settings: JobSettings) -> Jobs {
         service.clone(),
         settings.reconcile_interval,
     ));
+    if service.node().info().can_pay {
+        set.spawn(payment_watcher::run(service.clone(), settings.payment_wait));
+    }
     Jobs { set }
 }
