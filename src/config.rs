@@ -115,7 +115,11 @@ pub struct ServeArgs {
     #[arg(long, env = "INVREQD_CLN_REST_URL", required_if_eq("node", "cln-rest"))]
     pub cln_rest_url: Option<String>,
     /// File holding the rune (see docs/cln-rest.md for the least-privilege one); never logged.
-    #[arg(long, env = "INVREQD_CLN_RUNE_FILE", required_if_eq("node", "cln-rest"))]
+    #[arg(
+        long,
+        env = "INVREQD_CLN_RUNE_FILE",
+        required_if_eq("node", "cln-rest")
+    )]
     pub cln_rune_file: Option<PathBuf>,
     /// The node's `ca.pem`: the only certificate authority trusted for clnrest.
     #[arg(long, env = "INVREQD_CLN_CA_CERT", required_if_eq("node", "cln-rest"))]

@@ -14,6 +14,8 @@ pub enum Fault {
     DelayAfter(Duration),
     /// Run the call, then close the connection without an answer.
     DropAnswer,
+    /// Close the connection without running the call (the request was lost on the way).
+    LoseRequest,
     /// Answer with this RPC error (HTTP 500) without running the call.
     Fail(RpcError),
 }

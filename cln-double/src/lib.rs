@@ -88,7 +88,11 @@ impl ClnDouble {
         let shared = Arc::new(server::Shared::new(state, tls.server_config));
         let master: [u8; 32] = rand::random();
         shared.set_master(master);
-        let serving = server::serve(shared.clone(), SocketAddr::from(([127, 0, 0, 1], opts.port))).await?;
+        let serving = server::serve(
+            shared.clone(),
+            SocketAddr::from(([127, 0, 0, 1], opts.port)),
+        )
+        .await?;
         Ok(Self {
             addr: serving.addr,
             shared,
@@ -151,11 +155,7 @@ impl ClnDouble {
 
     /// Fails the next `n` calls of `method` with an RPC error, without running them.
     pub fn fail_next(&self, method: &str, n: usize, code: i64, message: &str) {
-        self.fault_next(
-            Some(method),
-            n,
-            Fault::Fail(RpcError::new(code, message)),
-        );
+        self.fault_next(Some(method), n, Fault::Fail(RpcError::new(code, message)));
     }
 
     /// Forgets every pending fault.
@@ -221,7 +221,6 @@ impl ClnDouble {
     ) -> Result<SimulatedPayment, PayError> {
         let pay = {
             let mut state = self.shared.state();
-            state.check_usage(invreq_id)?;
             state.start_payment(invreq_id, amount_msat)?
         };
         self.shared.notify();
@@ -235,14 +234,22 @@ impl ClnDouble {
 
     /// Completes a pending payment: `used` true, single-use ⇒ `active` false.
     pub fn complete_payment(&self, payment_hash: &str) -> bool {
-        let done = self.shared.state().finish_payment(payment_hash, true).is_some();
+        let done = self
+            .shared
+            .state()
+            .finish_payment(payment_hash, true)
+            .is_some();
         self.shared.notify();
         done
     }
 
     /// Fails a pending payment (the request may be paid by another attempt).
     pub fn fail_payment(&self, payment_hash: &str) -> bool {
-        let done = self.shared.state().finish_payment(payment_hash, false).is_some();
+        let done = self
+            .shared
+            .state()
+            .finish_payment(payment_hash, false)
+            .is_some();
         self.shared.notify();
         done
     }

@@ -25,7 +25,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     std::fs::create_dir_all(&dir)?;
     std::fs::write(dir.join("ca.pem"), double.ca_pem())?;
     std::fs::write(dir.join("rune"), double.rune())?;
-    println!("cln-double listening on {} (node id {})", double.url(), double.node_id());
+    println!(
+        "cln-double listening on {} (node id {})",
+        double.url(),
+        double.node_id()
+    );
     println!(
         "run: invreqd --node cln-rest --cln-rest-url {} --cln-ca-cert {} --cln-rune-file {}",
         double.url(),

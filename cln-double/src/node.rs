@@ -177,7 +177,10 @@ fn opt_string(params: &Params, name: &str) -> Result<Option<String>, RpcError> {
     match params.get(name) {
         None => Ok(None),
         Some(Value::String(s)) => Ok(Some(s.clone())),
-        Some(_) => Err(RpcError::bad_param(name, "should be a string (without \\u)")),
+        Some(_) => Err(RpcError::bad_param(
+            name,
+            "should be a string (without \\u)",
+        )),
     }
 }
 
@@ -313,7 +316,12 @@ impl NodeState {
             .ok_or_else(|| RpcError::bad_param("bolt12", "should be a string"))?;
         let savetodb = match required(params, "savetodb")? {
             Value::Bool(b) => *b,
-            _ => return Err(RpcError::bad_param("savetodb", "should be 'true' or 'false'")),
+            _ => {
+                return Err(RpcError::bad_param(
+                    "savetodb",
+                    "should be 'true' or 'false'",
+                ));
+            }
         };
         let single_use = opt_bool(params, "single_use", true)?;
         let label = opt_string(params, label_name)?;
@@ -323,7 +331,10 @@ impl NodeState {
         let bolt12 = encode_bech32_no_checksum("lnr", &signed);
         if savetodb {
             if self.invreqs.contains_key(&id) {
-                return Err(RpcError::new(LIGHTNINGD, "Could not create invoice_request!"));
+                return Err(RpcError::new(
+                    LIGHTNINGD,
+                    "Could not create invoice_request!",
+                ));
             }
             let amount_msat = amount_of(&signed);
             self.invreqs.insert(
@@ -340,13 +351,21 @@ impl NodeState {
                 },
             );
         }
-        Ok(invreq_json(&id, &bolt12, true, single_use, false, label.as_deref()))
+        Ok(invreq_json(
+            &id,
+            &bolt12,
+            true,
+            single_use,
+            false,
+            label.as_deref(),
+        ))
     }
 
     /// `createinvoicerequest`'s checks on the string; returns its records without signatures.
     fn check_invreq(&self, text: &str) -> Result<Vec<u8>, RpcError> {
         let bad = |what: &str| RpcError::bad_param("bolt12", what);
-        let (hrp, bytes) = decode_bech32_no_checksum(text).map_err(|_| bad("invalid bech32 string"))?;
+        let (hrp, bytes) =
+            decode_bech32_no_checksum(text).map_err(|_| bad("invalid bech32 string"))?;
         if hrp != "lnr" {
             return Err(bad(&format!("unexpected prefix {hrp}")));
         }
@@ -408,7 +427,14 @@ impl NodeState {
     fn invoicerequest(&mut self, params: &Params) -> Result<Value, RpcError> {
         reject_unknown(
             params,
-            &["amount", "description", "issuer", "label", "absolute_expiry", "single_use"],
+            &[
+                "amount",
+                "description",
+                "issuer",
+                "label",
+                "absolute_expiry",
+                "single_use",
+            ],
         )?;
         let amount_msat = parse_msat(required(params, "amount")?)?;
         let description = opt_string(params, "description")?.unwrap_or_default();
@@ -445,7 +471,14 @@ impl NodeState {
                 amount_msat: Some(amount_msat),
             },
         );
-        Ok(invreq_json(&id, &bolt12, true, single_use, false, label.as_deref()))
+        Ok(invreq_json(
+            &id,
+            &bolt12,
+            true,
+            single_use,
+            false,
+            label.as_deref(),
+        ))
     }
 
     fn listinvoicerequests(&self, params: &Params) -> Result<Value, RpcError> {
@@ -460,7 +493,16 @@ impl NodeState {
             .iter()
             .filter(|(k, _)| id.as_ref().is_none_or(|id| id == *k))
             .filter(|(_, r)| !active_only || r.active)
-            .map(|(k, r)| invreq_json(k, &r.bolt12, r.active, r.single_use, r.used, r.label.as_deref()))
+            .map(|(k, r)| {
+                invreq_json(
+                    k,
+                    &r.bolt12,
+                    r.active,
+                    r.single_use,
+                    r.used,
+                    r.label.as_deref(),
+                )
+            })
             .collect();
         Ok(json!({ "invoicerequests": rows }))
     }
@@ -479,13 +521,27 @@ impl NodeState {
             ));
         }
         r.active = false;
-        Ok(invreq_json(&id, &r.bolt12, false, r.single_use, r.used, r.label.as_deref()))
+        Ok(invreq_json(
+            &id,
+            &r.bolt12,
+            false,
+            r.single_use,
+            r.used,
+            r.label.as_deref(),
+        ))
     }
 
     fn listsendpays(&self, params: &Params) -> Result<Value, RpcError> {
         reject_unknown(
             params,
-            &["bolt11", "payment_hash", "status", "index", "start", "limit"],
+            &[
+                "bolt11",
+                "payment_hash",
+                "status",
+                "index",
+                "start",
+                "limit",
+            ],
         )?;
         let index = opt_string(params, "index")?;
         let start = opt_u64(params, "start")?;
@@ -515,7 +571,12 @@ impl NodeState {
                 rows.retain(|p| p.updated_index.is_some_and(|u| u >= start));
                 rows.sort_by_key(|p| p.updated_index);
             }
-            Some(_) => return Err(RpcError::bad_param("index", "should be 'created' or 'updated'")),
+            Some(_) => {
+                return Err(RpcError::bad_param(
+                    "index",
+                    "should be 'created' or 'updated'",
+                ));
+            }
         }
         if let Some(limit) = limit {
             rows.truncate(limit as usize);
@@ -525,15 +586,22 @@ impl NodeState {
 
     /// The payee's `sendinvoice` reaches us and our node starts paying: the checks of the
     /// offers plugin and of `check_invoice_request_usage`, then a `pending` sendpay.
-    pub fn start_payment(&mut self, invreq_id: &str, amount_msat: u64) -> Result<Sendpay, PayError> {
+    pub fn start_payment(
+        &mut self,
+        invreq_id: &str,
+        amount_msat: u64,
+    ) -> Result<Sendpay, PayError> {
         let id = invreq_id.to_ascii_lowercase();
         let r = self
             .invreqs
             .get(&id)
             .ok_or_else(|| PayError::Refused(format!("Unknown invoice_request {id}")))?;
         if !r.active {
-            return Err(PayError::Refused("invoice_request no longer available".into()));
+            return Err(PayError::Refused(
+                "invoice_request no longer available".into(),
+            ));
         }
+        self.check_usage(&id)?;
         if r.amount_msat.is_some_and(|a| amount_msat > a) {
             return Err(PayError::Refused("invoice amount is too large".into()));
         }
@@ -582,7 +650,10 @@ impl NodeState {
     pub fn finish_payment(&mut self, payment_hash: &str, success: bool) -> Option<Sendpay> {
         self.updated += 1;
         let updated = self.updated;
-        let pay = self.sendpays.iter_mut().find(|p| p.payment_hash == payment_hash && p.status == "pending")?;
+        let pay = self
+            .sendpays
+            .iter_mut()
+            .find(|p| p.payment_hash == payment_hash && p.status == "pending")?;
         pay.status = if success { "complete" } else { "failed" };
         pay.updated_index = Some(updated);
         pay.completed_at = success.then(now);

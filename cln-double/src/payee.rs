@@ -58,6 +58,9 @@ pub fn invoice_for(invreq: &[u8], terms: &InvoiceTerms, payee: &Keypair) -> Stri
     let mut out = head;
     write_record(&mut out, SIGNATURE, sig.as_ref());
     out.extend_from_slice(&experimental);
-    debug_assert!(TlvIter::new(&out).all(|r| r.is_ok_and(|r| !is_signature_type(r.typ) || r.typ == SIGNATURE)));
+    debug_assert!(
+        TlvIter::new(&out)
+            .all(|r| r.is_ok_and(|r| !is_signature_type(r.typ) || r.typ == SIGNATURE))
+    );
     encode_bech32_no_checksum("lni", &out)
 }

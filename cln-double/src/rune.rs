@@ -102,11 +102,17 @@ mod tests {
         assert_eq!(check(&master, None, "getinfo").unwrap_err().status, 403);
         let other = mint(&[8u8; 32], &["getinfo"]);
         assert_eq!(
-            check(&master, Some(&other), "getinfo").unwrap_err().error.code,
+            check(&master, Some(&other), "getinfo")
+                .unwrap_err()
+                .error
+                .code,
             Some(1501)
         );
         assert_eq!(
-            check(&master, Some("not a rune!"), "getinfo").unwrap_err().error.code,
+            check(&master, Some("not a rune!"), "getinfo")
+                .unwrap_err()
+                .error
+                .code,
             Some(-32602)
         );
         assert!(check(&master, Some(&mint(&master, &[])), "anything").is_ok());

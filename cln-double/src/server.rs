@@ -185,7 +185,10 @@ async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> std::io::Result<
     if req.method() != Method::POST {
         return Ok(error(
             405,
-            &RpcError::new(-32601, "Path invalid, http_method must be POST for CLN methods"),
+            &RpcError::new(
+                -32601,
+                "Path invalid, http_method must be POST for CLN methods",
+            ),
         ));
     }
     let rune = req
@@ -230,8 +233,10 @@ async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> std::io::Result<
         });
     }
     let fault = shared.faults().take(&method);
-    if let Some(Fault::Fail(e)) = &fault {
-        return Ok(error(500, e));
+    match &fault {
+        Some(Fault::Fail(e)) => return Ok(error(500, e)),
+        Some(Fault::LoseRequest) => return Err(std::io::Error::other("request lost")),
+        _ => {}
     }
     let delay_before = match &fault {
         Some(Fault::DelayBefore(d)) => Some(*d),
@@ -284,7 +289,9 @@ fn parse_params(bytes: &[u8]) -> Result<Map<String, Value>, RpcError> {
 /// `nextvalue` (no server-side timeout, as in CLN).
 async fn wait(shared: &Shared, params: &Map<String, Value>) -> Result<Value, RpcError> {
     let missing = |n: &str| RpcError::new(-32602, format!("missing required parameter: {n}"));
-    let subsystem = params.get("subsystem").ok_or_else(|| missing("subsystem"))?;
+    let subsystem = params
+        .get("subsystem")
+        .ok_or_else(|| missing("subsystem"))?;
     if subsystem.as_str() != Some("sendpays") {
         return Err(RpcError::bad_param("subsystem", "unknown subsystem"));
     }

@@ -52,7 +52,12 @@ impl Service {
         let (from, to, active, used): (&[Status], Status, bool, bool) = match p.status.as_str() {
             "pending" => (&[Status::Open], Status::Paying, true, record.used),
             "complete" if record.single_use => (
-                &[Status::Open, Status::Paying, Status::Disabled, Status::Expired],
+                &[
+                    Status::Open,
+                    Status::Paying,
+                    Status::Disabled,
+                    Status::Expired,
+                ],
                 Status::Paid,
                 false,
                 true,

@@ -1,5 +1,7 @@
 //! Integration tests: the real app on a random port, over HTTP.
 
+mod cln_rest;
+mod cln_support;
 mod create;
 mod helpers;
 mod idempotency;

@@ -98,7 +98,9 @@ impl ClnRest {
             .as_str()
             .and_then(|s| PublicKey::from_str(s).ok())
             .ok_or_else(|| NodeError::Other("getinfo: `id` is not a node id".into()))?;
-        let network_name = field(&v, "network", "getinfo")?.as_str().unwrap_or_default();
+        let network_name = field(&v, "network", "getinfo")?
+            .as_str()
+            .unwrap_or_default();
         let network = network_of(network_name).ok_or_else(|| {
             NodeError::Other(format!("getinfo: unknown network {network_name:?}"))
         })?;
@@ -188,13 +190,19 @@ impl Node for ClnRest {
     ) -> Result<InvoiceRequest, NodeError> {
         let bolt12 = crate::bolt12::encode_bech32_no_checksum("lnr", unsigned.bytes());
         let param = self.label_param();
-        let mut answer = self.create(&bolt12, single_use, label.map(|l| (l, param))).await;
+        let mut answer = self
+            .create(&bolt12, single_use, label.map(|l| (l, param)))
+            .await;
         if let (Some(l), Err(CallError::Rpc(e))) = (label, &answer)
             && e.code == Some(-32602)
             && names_unknown_param(&e.message, param.name())
         {
             let retry = param.other();
-            tracing::info!(from = param.name(), to = retry.name(), "the node refused the label parameter; retrying once with the other name");
+            tracing::info!(
+                from = param.name(),
+                to = retry.name(),
+                "the node refused the label parameter; retrying once with the other name"
+            );
             answer = self.create(&bolt12, single_use, Some((l, retry))).await;
             if answer.is_ok() {
                 self.label_is_new
@@ -278,7 +286,13 @@ mod tests {
         let m = "unknown parameter: label, this may be caused by a failure to autodetect key=value-style parameters. Please try using the -k flag and explicit key=value pairs of parameters.";
         assert!(names_unknown_param(m, "label"));
         assert!(!names_unknown_param(m, "recurrence_label"));
-        assert!(names_unknown_param("unknown parameter: recurrence_label", "recurrence_label"));
-        assert!(!names_unknown_param("amount: should be a millisatoshi amount", "label"));
+        assert!(names_unknown_param(
+            "unknown parameter: recurrence_label",
+            "recurrence_label"
+        ));
+        assert!(!names_unknown_param(
+            "amount: should be a millisatoshi amount",
+            "label"
+        ));
     }
 }

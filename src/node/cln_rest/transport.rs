@@ -60,7 +60,12 @@ impl Transport {
     /// A client that trusts only `ca_pem` and sends `rune` with every call.
     ///
     /// Calls through the `rustls` ring provider: [`crate::startup::init_crypto`] must have run.
-    pub fn new(url: &str, ca_pem: &[u8], rune: &Rune, connect_timeout: Duration) -> Result<Self, String> {
+    pub fn new(
+        url: &str,
+        ca_pem: &[u8],
+        rune: &Rune,
+        connect_timeout: Duration,
+    ) -> Result<Self, String> {
         let ca = reqwest::Certificate::from_pem(ca_pem)
             .map_err(|e| format!("the node CA certificate is not valid PEM: {e}"))?;
         let mut rune_value = HeaderValue::from_str(&rune.0)
@@ -83,7 +88,12 @@ impl Transport {
     }
 
     /// Calls `method` with `params`, waiting at most `timeout` for the answer.
-    pub async fn call(&self, method: &'static str, params: &Value, timeout: Duration) -> Result<Value, CallError> {
+    pub async fn call(
+        &self,
+        method: &'static str,
+        params: &Value,
+        timeout: Duration,
+    ) -> Result<Value, CallError> {
         let res = self
             .client
             .post(format!("{}/v1/{method}", self.base))
@@ -97,7 +107,9 @@ impl Transport {
         let json: Option<Value> = serde_json::from_slice(&body).ok();
         match status {
             201 | 200 => json.ok_or_else(|| {
-                CallError::Node(NodeError::Other(format!("{method}: the node's answer is not JSON")))
+                CallError::Node(NodeError::Other(format!(
+                    "{method}: the node's answer is not JSON"
+                )))
             }),
             401 | 403 => Err(CallError::Node(NodeError::Unauthorized(format!(
                 "{method}: {}",
