@@ -5,5 +5,6 @@ mod cln_support;
 mod create;
 mod helpers;
 mod idempotency;
+mod payments;
 mod read_disable;
 mod surface;
