@@ -1,5 +1,6 @@
 //! Integration tests: the real app on a random port, over HTTP.
 
+mod cln_faults;
 mod cln_rest;
 mod cln_support;
 mod create;
