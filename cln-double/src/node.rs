@@ -605,13 +605,13 @@ impl NodeState {
         if r.amount_msat.is_some_and(|a| amount_msat > a) {
             return Err(PayError::Refused("invoice amount is too large".into()));
         }
-        if r.single_use {
-            if let Some(h) = &r.in_flight {
-                return Err(PayError::Rpc(RpcError::new(
-                    PAY_INVOICE_REQUEST_INVALID,
-                    format!("Single-use invoice_request already in progress with {h}"),
-                )));
-            }
+        if r.single_use
+            && let Some(h) = &r.in_flight
+        {
+            return Err(PayError::Rpc(RpcError::new(
+                PAY_INVOICE_REQUEST_INVALID,
+                format!("Single-use invoice_request already in progress with {h}"),
+            )));
         }
         let preimage = random32();
         let payment_hash: [u8; 32] = Sha256::digest(preimage).into();
