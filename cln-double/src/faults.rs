@@ -14,6 +14,9 @@ pub enum Fault {
     DelayAfter(Duration),
     /// Run the call, then close the connection without an answer.
     DropAnswer,
+    /// Run the call, then answer with another validly signed invoice request in `bolt12` (a
+    /// node that does not do what it was asked).
+    ForeignAnswer,
     /// Close the connection without running the call (the request was lost on the way).
     LoseRequest,
     /// Answer with this RPC error (HTTP 500) without running the call.

@@ -481,6 +481,21 @@ impl NodeState {
         ))
     }
 
+    /// A validly signed invoice request that nobody asked for (not stored).
+    pub fn foreign_invreq(&self) -> String {
+        let fields = InvreqFields {
+            metadata: [0x5a; 16],
+            description: "not what was asked".into(),
+            issuer: None,
+            absolute_expiry: None,
+            amount_msat: 1,
+            network: self.network,
+            payer_id: self.id(),
+        };
+        let unsigned = UnsignedInvoiceRequest::build(&fields).expect("valid fields");
+        encode_bech32_no_checksum("lnr", &self.sign(unsigned.bytes()))
+    }
+
     fn listinvoicerequests(&self, params: &Params) -> Result<Value, RpcError> {
         reject_unknown(params, &["invreq_id", "active_only"])?;
         let id = params

@@ -256,6 +256,13 @@ async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> std::io::Result<
     })
     .await
     .map_err(std::io::Error::other)?;
+    let result = match (&fault, result) {
+        (Some(Fault::ForeignAnswer), Ok(mut v)) => {
+            v["bolt12"] = Value::String(shared.state().foreign_invreq());
+            Ok(v)
+        }
+        (_, r) => r,
+    };
     match fault {
         Some(Fault::DelayAfter(d)) => tokio::time::sleep(d).await,
         Some(Fault::DropAnswer) => return Err(std::io::Error::other("answer dropped")),

@@ -211,6 +211,31 @@ async fn a_lost_request_is_504_then_failed_and_a_lost_answer_is_504_then_open() 
 }
 
 #[tokio::test]
+async fn an_answer_that_does_not_match_fails_the_record_and_disables_the_node_copy() {
+    let double = start_double().await;
+    let app = spawn_cln_app(&double).await;
+    double.fault_next(Some("createinvoicerequest"), 1, Fault::ForeignAnswer);
+    assert_problem(
+        app.create(&json!({"amount": 1000, "description": "asked"}))
+            .await,
+        502,
+        "node_mismatch",
+    )
+    .await;
+    let listed = app.list_all().await;
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0]["status"], "failed");
+    assert_eq!(listed[0]["bolt12"], "", "never handed out");
+    let held = double.invoice_requests();
+    assert_eq!(held.len(), 1);
+    assert_eq!(
+        held[0].0, listed[0]["invreq_id"],
+        "the node stored what we sent"
+    );
+    assert!(!held[0].1, "and its copy was disabled");
+}
+
+#[tokio::test]
 async fn disable_maps_unknown_to_404_and_inactive_to_409() {
     let double = start_double().await;
     let node = cln_node(&double, Duration::from_secs(5)).await;
