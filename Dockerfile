@@ -31,11 +31,16 @@ WORKDIR /src
 
 # 1. Dependencies only, in their own layer: the manifests with placeholder sources. This layer
 #    is rebuilt only when Cargo.toml or Cargo.lock change.
+#    The workspace's test double (cln-double) only needs its manifest and placeholder sources:
+#    it is a dev-dependency, never part of the image.
 COPY Cargo.toml Cargo.lock ./
-RUN mkdir src \
+COPY cln-double/Cargo.toml ./cln-double/
+RUN mkdir -p src cln-double/src \
     && echo 'fn main() {}' > src/main.rs \
     && touch src/lib.rs \
-    && cargo build --release --locked --features "${CARGO_FEATURES}" \
+    && echo 'fn main() {}' > cln-double/src/main.rs \
+    && touch cln-double/src/lib.rs \
+    && cargo build --release --locked -p invreqd --features "${CARGO_FEATURES}" \
     && rm -rf src
 
 # 2. The crate itself. `touch` makes cargo rebuild it: the copied files may be older than the
@@ -43,7 +48,7 @@ RUN mkdir src \
 COPY migrations ./migrations
 COPY src ./src
 RUN touch src/main.rs src/lib.rs \
-    && cargo build --release --locked --features "${CARGO_FEATURES}" \
+    && cargo build --release --locked -p invreqd --features "${CARGO_FEATURES}" \
     && install -D -m 0755 target/release/invreqd /out/invreqd
 
 # ---- runtime ----------------------------------------------------------------------------------

@@ -29,7 +29,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the HTTP service (the default).
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Print the OpenAPI document.
     Openapi,
     /// Decode an lnr1… string and print its fields as JSON.
@@ -54,6 +54,8 @@ pub fn default_database_url(data_dir: &Path) -> String {
 pub enum NodeKind {
     /// A local key in the data directory; nothing can be paid (development).
     DevSigner,
+    /// Core Lightning over clnrest (HTTPS, rune): the node signs, stores and pays.
+    ClnRest,
 }
 
 /// The chain.
@@ -119,6 +121,25 @@ pub struct ServeArgs {
     /// Seconds a create waits for the node before answering 504 with the pending id.
     #[arg(long, env = "INVREQD_NODE_TIMEOUT_SECS", default_value_t = 10)]
     pub node_timeout_secs: u64,
+    /// The node timeout in milliseconds; overrides `--node-timeout-secs` (tests, fast nodes).
+    #[arg(long, env = "INVREQD_NODE_TIMEOUT_MS", hide = true)]
+    pub node_timeout_ms: Option<u64>,
+    /// clnrest's URL, e.g. `https://localhost:3010` (its certificate names `localhost` and `cln`).
+    #[arg(long, env = "INVREQD_CLN_REST_URL", required_if_eq("node", "cln-rest"))]
+    pub cln_rest_url: Option<String>,
+    /// File holding the rune (see docs/cln-rest.md for the least-privilege one); never logged.
+    #[arg(
+        long,
+        env = "INVREQD_CLN_RUNE_FILE",
+        required_if_eq("node", "cln-rest")
+    )]
+    pub cln_rune_file: Option<PathBuf>,
+    /// The node's `ca.pem`: the only certificate authority trusted for clnrest.
+    #[arg(long, env = "INVREQD_CLN_CA_CERT", required_if_eq("node", "cln-rest"))]
+    pub cln_ca_cert: Option<PathBuf>,
+    /// Longest long-poll of the payment watcher (`wait sendpays`), seconds.
+    #[arg(long, env = "INVREQD_CLN_WAIT_SECS", default_value_t = 30)]
+    pub cln_wait_secs: u64,
     /// Seconds between runs of the pending-record reconciler.
     #[arg(long, env = "INVREQD_RECONCILE_INTERVAL_SECS", default_value_t = 30)]
     pub reconcile_interval_secs: u64,
@@ -200,6 +221,14 @@ impl ServeArgs {
         }
     }
 
+    /// How long one node call may take.
+    pub fn node_timeout(&self) -> Duration {
+        match self.node_timeout_ms {
+            Some(ms) => Duration::from_millis(ms.max(1)),
+            None => Duration::from_secs(self.node_timeout_secs),
+        }
+    }
+
     /// The service layer's settings.
     pub fn service_config(&self) -> ServiceConfig {
         ServiceConfig {
@@ -210,7 +239,7 @@ impl ServeArgs {
                 default_expiry_secs: self.default_expiry_secs,
                 ..Limits::default()
             },
-            node_timeout: Duration::from_secs(self.node_timeout_secs),
+            node_timeout: self.node_timeout(),
             ..ServiceConfig::default()
         }
     }

@@ -18,7 +18,7 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Some(Command::Keys(cmd)) => invreqd::cli::keys::run(cmd).await,
-        Some(Command::Serve(args)) => serve(args).await,
+        Some(Command::Serve(args)) => serve(*args).await,
         None => serve(cli.serve).await,
     }
 }

@@ -11,6 +11,7 @@ use crate::api::{self, AppState};
 use crate::config::{NodeKind, ServeArgs};
 use crate::jobs::{self, JobSettings};
 use crate::node::Node;
+use crate::node::cln_rest::{ClnRest, ClnRestConfig, Rune};
 use crate::node::dev_signer::DevSigner;
 use crate::node::instrumented::Instrumented;
 use crate::service::Service;
@@ -24,11 +25,54 @@ pub struct Application {
     reconcile_interval: Duration,
     shutdown_delay: Duration,
     drain_timeout: Duration,
+    payment_wait: Duration,
 }
 
 /// Installs the process-wide TLS crypto provider (ring); safe to call more than once.
 pub fn init_crypto() {
     let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
+/// Reads the rune and CA files and connects to clnrest (`getinfo`, network check).
+async fn connect_cln_rest(args: &ServeArgs) -> anyhow::Result<ClnRest> {
+    use anyhow::Context;
+    let url = args
+        .cln_rest_url
+        .clone()
+        .context("--cln-rest-url is required with --node cln-rest")?;
+    let rune_path = args
+        .cln_rune_file
+        .as_ref()
+        .context("--cln-rune-file is required with --node cln-rest")?;
+    let ca_path = args
+        .cln_ca_cert
+        .as_ref()
+        .context("--cln-ca-cert is required with --node cln-rest")?;
+    // The rune's text never appears in an error or a log line: only the file's name.
+    let rune_text = std::fs::read_to_string(rune_path)
+        .map_err(|e| anyhow::anyhow!("cannot read the rune file {}: {e}", rune_path.display()))?;
+    if rune_text.trim().is_empty() {
+        anyhow::bail!("the rune file {} is empty", rune_path.display());
+    }
+    let ca_pem = std::fs::read(ca_path)
+        .with_context(|| format!("cannot read the node CA {}", ca_path.display()))?;
+    let node = ClnRest::connect(ClnRestConfig {
+        url: url.clone(),
+        rune: Rune::new(&rune_text),
+        ca_pem,
+        network: args.network.into(),
+        timeout: args.node_timeout(),
+    })
+    .await
+    .with_context(|| format!("cannot use the Core Lightning node at {url}"))?;
+    tracing::info!(
+        node_id = %node.info().id,
+        version = %node.info().version,
+        network = %node.info().network,
+        label_param = node.label_param().name(),
+        "connected to Core Lightning over clnrest"
+    );
+    Ok(node)
 }
 
 impl Application {
@@ -48,6 +92,7 @@ impl Application {
                 );
                 Arc::new(signer)
             }
+            NodeKind::ClnRest => Arc::new(connect_cln_rest(args).await?),
         };
         let node: Arc<dyn Node> = Arc::new(Instrumented::new(node));
         let service = Service::new(store, node, args.service_config());
@@ -72,6 +117,7 @@ impl Application {
             reconcile_interval: Duration::from_secs(args.reconcile_interval_secs.max(1)),
             shutdown_delay: Duration::from_secs(args.shutdown_delay_secs),
             drain_timeout: Duration::from_secs(args.drain_timeout_secs),
+            payment_wait: Duration::from_secs(args.cln_wait_secs.max(1)),
         })
     }
 
@@ -99,6 +145,7 @@ impl Application {
             self.state.service.clone(),
             JobSettings {
                 reconcile_interval: self.reconcile_interval,
+                payment_wait: self.payment_wait,
             },
             self.state.is_leader.clone(),
         );

@@ -8,6 +8,7 @@
 
 mod expiry;
 pub mod leader;
+mod payment_watcher;
 mod reconciler;
 
 use std::sync::Arc;
@@ -27,6 +28,8 @@ pub const STOP_GRACE: Duration = Duration::from_secs(10);
 pub struct JobSettings {
     /// Time between reconciler runs.
     pub reconcile_interval: Duration,
+    /// Longest long-poll of the payment watcher.
+    pub payment_wait: Duration,
 }
 
 /// Tells a job that the process is stopping.
@@ -97,6 +100,13 @@ async fn supervise(
             stop.clone(),
         ));
         jobs.spawn(expiry::run(service.clone(), stop.clone()));
+        if service.node().info().can_pay {
+            jobs.spawn(payment_watcher::run(
+                service.clone(),
+                settings.payment_wait,
+                stop.clone(),
+            ));
+        }
         let stopping = tokio::select! {
             () = guard.lost() => false,
             () = stop.stopped() => true,

@@ -7,6 +7,7 @@ mod error;
 mod expiry;
 mod keys;
 mod new_request;
+mod payments;
 mod reconcile;
 mod text;
 
@@ -19,6 +20,7 @@ pub use amount::{Amount, MAX_MSAT};
 pub use error::{ServiceError, ValidationError};
 pub use keys::{AuthError, CreatedKey, KeyService, NewKey};
 pub use new_request::{FIELDS, Limits, NewInvoiceRequest};
+pub use payments::{CREATED_COUNTER, UPDATED_COUNTER};
 pub use text::{Description, Issuer, Label};
 
 use crate::bolt12::{InvoiceRequest, InvreqFields, UnsignedInvoiceRequest};
@@ -316,9 +318,14 @@ impl Service {
                     None => return Err(ServiceError::Node(NodeError::CouldNotCreate(invreq_id))),
                 }
             }
-            Err(NodeError::Timeout | NodeError::Unreachable(_)) => {
+            Err(NodeError::Timeout) => {
                 // Unknown outcome: the reconciler settles it; the client learns the id.
                 return Err(ServiceError::NodeTimeout { invreq_id });
+            }
+            Err(e @ NodeError::Unreachable(_)) => {
+                // No connection: the node never saw the request, so nothing exists there.
+                self.fail(&invreq_id).await?;
+                return Err(e.into());
             }
             Err(e) => {
                 self.fail(&invreq_id).await?;
