@@ -459,11 +459,13 @@ impl Store {
         Ok(())
     }
 
-    /// The payments of an invoice request, newest first.
+    /// The payments of an invoice request: the completed one first, then in-flight, then failed;
+    /// newest first within each.
     pub async fn payments(&self, invreq_id: &str) -> Result<Vec<PaymentRecord>, StoreError> {
         let rows = sqlx::query(
             "SELECT payment_hash, invreq_id, status, amount_msat, amount_sent_msat, preimage, created_at, \
-             completed_at FROM payments WHERE invreq_id = $1 ORDER BY created_at DESC, payment_hash",
+             completed_at FROM payments WHERE invreq_id = $1 \
+             ORDER BY CASE status WHEN 'complete' THEN 0 WHEN 'pending' THEN 1 ELSE 2 END, created_at DESC, payment_hash",
         )
         .bind(invreq_id)
         .fetch_all(&self.pool)
