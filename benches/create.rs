@@ -54,7 +54,13 @@ async fn service(dir: &std::path::Path) -> Service {
 async fn create(svc: &Service, body: &Map<String, Value>, limits: &Limits) -> String {
     let req = NewInvoiceRequest::parse(body, limits, invreqd::service::unix_now()).unwrap();
     match svc
-        .create_idempotent(DEFAULT_TENANT, None, req, |_| String::new())
+        .create_idempotent(
+            DEFAULT_TENANT,
+            &invreqd::store::SpendingPolicy::default(),
+            None,
+            req,
+            |_| String::new(),
+        )
         .await
         .unwrap()
     {

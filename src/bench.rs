@@ -81,7 +81,13 @@ pub async fn seed(args: SeedArgs) -> anyhow::Result<()> {
                     single_use: true,
                 };
                 match service
-                    .create_idempotent(DEFAULT_TENANT, None, req, |_| String::new())
+                    .create_idempotent(
+                        DEFAULT_TENANT,
+                        &crate::store::SpendingPolicy::default(),
+                        None,
+                        req,
+                        |_| String::new(),
+                    )
                     .await?
                 {
                     crate::service::Created::New(v) => ids.push(v.record.invreq_id),

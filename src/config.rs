@@ -1,11 +1,14 @@
 //! Configuration from flags and `INVREQD_*` environment variables (clap).
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::num::NonZeroU32;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::api::ApiOptions;
+use crate::api::auth::RateLimit;
 use crate::bolt12::Network;
 use crate::service::{Limits, MAX_MSAT, ServiceConfig};
 use crate::store::StoreOptions;
@@ -26,7 +29,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the HTTP service (the default).
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Print the OpenAPI document.
     Openapi,
     /// Decode an lnr1… string and print its fields as JSON.
@@ -34,9 +37,11 @@ pub enum Command {
         /// The lnr1… string.
         bolt12: String,
     },
+    /// Manage API keys in the configured database.
+    Keys(crate::cli::keys::KeysCommand),
     /// Seed a store with signed invoice requests (load testing).
     #[command(hide = true)]
-    BenchSeed(crate::bench::SeedArgs),
+    BenchSeed(Box<crate::bench::SeedArgs>),
     /// Print what one BIP340 signature costs here (load testing).
     #[command(hide = true)]
     BenchSign {
@@ -46,11 +51,21 @@ pub enum Command {
     },
 }
 
+/// The database URL for a data directory when none is configured: a SQLite file in it.
+pub fn default_database_url(data_dir: &Path) -> String {
+    format!(
+        "sqlite://{}?mode=rwc",
+        data_dir.join("invreqd.db").display()
+    )
+}
+
 /// Which node signs and pays.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum NodeKind {
     /// A local key in the data directory; nothing can be paid (development).
     DevSigner,
+    /// Core Lightning over clnrest (HTTPS, rune): the node signs, stores and pays.
+    ClnRest,
 }
 
 /// The chain.
@@ -116,6 +131,25 @@ pub struct ServeArgs {
     /// Seconds a create waits for the node before answering 504 with the pending id.
     #[arg(long, env = "INVREQD_NODE_TIMEOUT_SECS", default_value_t = 10)]
     pub node_timeout_secs: u64,
+    /// The node timeout in milliseconds; overrides `--node-timeout-secs` (tests, fast nodes).
+    #[arg(long, env = "INVREQD_NODE_TIMEOUT_MS", hide = true)]
+    pub node_timeout_ms: Option<u64>,
+    /// clnrest's URL, e.g. `https://localhost:3010` (its certificate names `localhost` and `cln`).
+    #[arg(long, env = "INVREQD_CLN_REST_URL", required_if_eq("node", "cln-rest"))]
+    pub cln_rest_url: Option<String>,
+    /// File holding the rune (see docs/cln-rest.md for the least-privilege one); never logged.
+    #[arg(
+        long,
+        env = "INVREQD_CLN_RUNE_FILE",
+        required_if_eq("node", "cln-rest")
+    )]
+    pub cln_rune_file: Option<PathBuf>,
+    /// The node's `ca.pem`: the only certificate authority trusted for clnrest.
+    #[arg(long, env = "INVREQD_CLN_CA_CERT", required_if_eq("node", "cln-rest"))]
+    pub cln_ca_cert: Option<PathBuf>,
+    /// Longest long-poll of the payment watcher (`wait sendpays`), seconds.
+    #[arg(long, env = "INVREQD_CLN_WAIT_SECS", default_value_t = 30)]
+    pub cln_wait_secs: u64,
     /// Seconds between runs of the pending-record reconciler.
     #[arg(long, env = "INVREQD_RECONCILE_INTERVAL_SECS", default_value_t = 30)]
     pub reconcile_interval_secs: u64,
@@ -137,6 +171,32 @@ pub struct ServeArgs {
     /// Log format.
     #[arg(long, env = "INVREQD_LOG_FORMAT", value_enum, default_value = "pretty")]
     pub log_format: LogFormat,
+    /// On SIGTERM: seconds `/readyz` answers 503 while still serving, before the listener closes
+    /// (time for load balancers and Kubernetes endpoints to stop sending traffic here).
+    #[arg(long, env = "INVREQD_SHUTDOWN_DELAY_SECS", default_value_t = 5)]
+    pub shutdown_delay_secs: u64,
+    /// On SIGTERM, once the listener is closed: seconds in-flight requests get to finish.
+    #[arg(long, env = "INVREQD_DRAIN_TIMEOUT_SECS", default_value_t = 20)]
+    pub drain_timeout_secs: u64,
+    /// Tests and drills only: hold every `/v1/…` request this many milliseconds.
+    #[arg(
+        long,
+        env = "INVREQD_DEBUG_REQUEST_DELAY_MS",
+        default_value_t = 0,
+        hide = true
+    )]
+    pub debug_request_delay_ms: u64,
+    /// Sustained requests per second allowed to each API key (0: no rate limit). In memory,
+    /// per process: with N replicas a key gets up to N times this.
+    #[arg(long, env = "INVREQD_RATE_LIMIT_PER_SEC", default_value_t = 50)]
+    pub rate_limit_per_sec: u32,
+    /// Requests an API key may send at once after a quiet spell.
+    #[arg(long, env = "INVREQD_RATE_LIMIT_BURST", default_value_t = 100)]
+    pub rate_limit_burst: u32,
+    /// Longest a request may take, milliseconds, before it is answered 503 `request_timeout`
+    /// (keep it above the node timeout).
+    #[arg(long, env = "INVREQD_REQUEST_TIMEOUT_MS", default_value_t = 30_000)]
+    pub request_timeout_ms: u64,
     /// Serve `GET /bench/ceiling`, a bare JSON route for load-test baselines.
     #[arg(long, hide = true)]
     pub bench_ceiling: bool,
@@ -145,12 +205,23 @@ pub struct ServeArgs {
 impl ServeArgs {
     /// The database URL in effect.
     pub fn database_url(&self) -> String {
-        self.database_url.clone().unwrap_or_else(|| {
-            format!(
-                "sqlite://{}?mode=rwc",
-                self.data_dir.join("invreqd.db").display()
-            )
-        })
+        self.database_url
+            .clone()
+            .unwrap_or_else(|| default_database_url(&self.data_dir))
+    }
+
+    /// The HTTP layer's settings.
+    pub fn api_options(&self) -> ApiOptions {
+        ApiOptions {
+            body_limit: self.body_limit_bytes,
+            rate_limit: NonZeroU32::new(self.rate_limit_per_sec).map(|per_second| RateLimit {
+                per_second,
+                burst: NonZeroU32::new(self.rate_limit_burst).unwrap_or(per_second),
+            }),
+            request_timeout: Duration::from_millis(self.request_timeout_ms.max(1)),
+            debug_request_delay: (self.debug_request_delay_ms > 0)
+                .then(|| Duration::from_millis(self.debug_request_delay_ms)),
+        }
     }
 
     /// How to connect to the store.
@@ -160,6 +231,14 @@ impl ServeArgs {
             max_connections: self.db_max_connections,
             acquire_timeout: Duration::from_secs(self.db_acquire_timeout_secs),
             statement_timeout: Duration::from_secs(self.db_statement_timeout_secs),
+        }
+    }
+
+    /// How long one node call may take.
+    pub fn node_timeout(&self) -> Duration {
+        match self.node_timeout_ms {
+            Some(ms) => Duration::from_millis(ms.max(1)),
+            None => Duration::from_secs(self.node_timeout_secs),
         }
     }
 
@@ -173,7 +252,7 @@ impl ServeArgs {
                 default_expiry_secs: self.default_expiry_secs,
                 ..Limits::default()
             },
-            node_timeout: Duration::from_secs(self.node_timeout_secs),
+            node_timeout: self.node_timeout(),
             ..ServiceConfig::default()
         }
     }
@@ -183,6 +262,7 @@ impl ServeArgs {
         let mut args = Cli::parse_from(["invreqd"]).serve;
         args.listen = "127.0.0.1:0".parse().expect("valid address");
         args.data_dir = data_dir;
+        args.shutdown_delay_secs = 0;
         args
     }
 }

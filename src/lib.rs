@@ -3,10 +3,13 @@
 //! Layers: [`api`] → [`service`] → {[`bolt12`], [`node`], [`store`]}.
 
 pub mod api;
+pub mod auth;
 pub mod bench;
 pub mod bolt12;
+pub mod cli;
 pub mod config;
 pub mod jobs;
+pub mod metrics;
 pub mod node;
 pub mod service;
 pub mod startup;

@@ -18,7 +18,9 @@ async fn main() -> anyhow::Result<()> {
             println!("{}", serde_json::to_string_pretty(&decoded)?);
             Ok(())
         }
-        Some(Command::BenchSeed(args)) => invreqd::bench::seed(args).await,
+        Some(Command::Keys(cmd)) => invreqd::cli::keys::run(cmd).await,
+        Some(Command::Serve(args)) => serve(*args).await,
+        Some(Command::BenchSeed(args)) => invreqd::bench::seed(*args).await,
         Some(Command::BenchSign { iterations }) => {
             let cost = invreqd::bench::signature_cost(iterations);
             println!(
@@ -27,7 +29,6 @@ async fn main() -> anyhow::Result<()> {
             );
             Ok(())
         }
-        Some(Command::Serve(args)) => serve(args).await,
         None => serve(cli.serve).await,
     }
 }

@@ -2,16 +2,18 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use tokio::net::TcpListener;
 
-use crate::api::{self, ApiOptions, AppState};
+use crate::api::{self, AppState};
 use crate::config::{NodeKind, ServeArgs};
 use crate::jobs::{self, JobSettings};
 use crate::node::Node;
+use crate::node::cln_rest::{ClnRest, ClnRestConfig, Rune};
 use crate::node::dev_signer::DevSigner;
+use crate::node::instrumented::Instrumented;
 use crate::service::Service;
 use crate::store::{Store, redact};
 
@@ -21,11 +23,56 @@ pub struct Application {
     router: axum::Router,
     state: AppState,
     reconcile_interval: Duration,
+    shutdown_delay: Duration,
+    drain_timeout: Duration,
+    payment_wait: Duration,
 }
 
 /// Installs the process-wide TLS crypto provider (ring); safe to call more than once.
 pub fn init_crypto() {
     let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
+/// Reads the rune and CA files and connects to clnrest (`getinfo`, network check).
+async fn connect_cln_rest(args: &ServeArgs) -> anyhow::Result<ClnRest> {
+    use anyhow::Context;
+    let url = args
+        .cln_rest_url
+        .clone()
+        .context("--cln-rest-url is required with --node cln-rest")?;
+    let rune_path = args
+        .cln_rune_file
+        .as_ref()
+        .context("--cln-rune-file is required with --node cln-rest")?;
+    let ca_path = args
+        .cln_ca_cert
+        .as_ref()
+        .context("--cln-ca-cert is required with --node cln-rest")?;
+    // The rune's text never appears in an error or a log line: only the file's name.
+    let rune_text = std::fs::read_to_string(rune_path)
+        .map_err(|e| anyhow::anyhow!("cannot read the rune file {}: {e}", rune_path.display()))?;
+    if rune_text.trim().is_empty() {
+        anyhow::bail!("the rune file {} is empty", rune_path.display());
+    }
+    let ca_pem = std::fs::read(ca_path)
+        .with_context(|| format!("cannot read the node CA {}", ca_path.display()))?;
+    let node = ClnRest::connect(ClnRestConfig {
+        url: url.clone(),
+        rune: Rune::new(&rune_text),
+        ca_pem,
+        network: args.network.into(),
+        timeout: args.node_timeout(),
+    })
+    .await
+    .with_context(|| format!("cannot use the Core Lightning node at {url}"))?;
+    tracing::info!(
+        node_id = %node.info().id,
+        version = %node.info().version,
+        network = %node.info().network,
+        label_param = node.label_param().name(),
+        "connected to Core Lightning over clnrest"
+    );
+    Ok(node)
 }
 
 impl Application {
@@ -45,24 +92,23 @@ impl Application {
                 );
                 Arc::new(signer)
             }
+            NodeKind::ClnRest => Arc::new(connect_cln_rest(args).await?),
         };
+        let node: Arc<dyn Node> = Arc::new(Instrumented::new(node));
         let service = Service::new(store, node, args.service_config());
         Self::with_service(service, args).await
     }
 
     /// Builds around a ready service (tests, benchmarks).
     pub async fn with_service(service: Service, args: &ServeArgs) -> anyhow::Result<Self> {
+        crate::metrics::init();
+        crate::cli::bootstrap::ensure_bootstrap_key(&service, &args.data_dir).await?;
         let state = AppState {
             service,
             draining: Arc::new(AtomicBool::new(false)),
             is_leader: Arc::new(AtomicBool::new(false)),
         };
-        let router = api::router(
-            state.clone(),
-            &ApiOptions {
-                body_limit: args.body_limit_bytes,
-            },
-        );
+        let router = api::router(state.clone(), &args.api_options());
         let router = if args.bench_ceiling {
             router.merge(crate::bench::ceiling_router())
         } else {
@@ -74,6 +120,9 @@ impl Application {
             router,
             state,
             reconcile_interval: Duration::from_secs(args.reconcile_interval_secs.max(1)),
+            shutdown_delay: Duration::from_secs(args.shutdown_delay_secs),
+            drain_timeout: Duration::from_secs(args.drain_timeout_secs),
+            payment_wait: Duration::from_secs(args.cln_wait_secs.max(1)),
         })
     }
 
@@ -84,7 +133,13 @@ impl Application {
             .expect("bound listener has an address")
     }
 
-    /// Serves until `shutdown` completes, with background jobs.
+    /// Serves until `shutdown` completes, with background jobs, then shuts down in order:
+    ///
+    /// 1. `draining` is set, so `/readyz` answers 503, while requests are still served for the
+    ///    shutdown delay (Kubernetes removes the pod from its endpoints meanwhile);
+    /// 2. the listener closes and in-flight requests finish, for at most the drain timeout
+    ///    (idle keep-alive connections are closed; those still busy after it are cut);
+    /// 3. the background jobs stop at a safe point ([`jobs::Jobs::stop`]).
     pub async fn run_until(
         self,
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
@@ -95,14 +150,45 @@ impl Application {
             self.state.service.clone(),
             JobSettings {
                 reconcile_interval: self.reconcile_interval,
+                payment_wait: self.payment_wait,
             },
             self.state.is_leader.clone(),
         );
-        let result = axum::serve(self.listener, self.router)
-            .with_graceful_shutdown(shutdown)
-            .await;
+        let (closing_tx, closing_rx) = tokio::sync::oneshot::channel::<()>();
+        let draining = self.state.draining.clone();
+        let delay = self.shutdown_delay;
+        let graceful = async move {
+            shutdown.await;
+            draining.store(true, Ordering::SeqCst);
+            tracing::info!(
+                delay_secs = delay.as_secs_f64(),
+                "shutdown: draining, /readyz answers 503; still serving"
+            );
+            tokio::time::sleep(delay).await;
+            tracing::info!("shutdown: listener closed; waiting for in-flight requests");
+            let _ = closing_tx.send(());
+        };
+        let drain_timeout = self.drain_timeout;
+        let deadline = async move {
+            match closing_rx.await {
+                Ok(()) => tokio::time::sleep(drain_timeout).await,
+                Err(_) => std::future::pending().await,
+            }
+        };
+        let server = axum::serve(self.listener, self.router).with_graceful_shutdown(graceful);
+        let result = tokio::select! {
+            result = server => result.map_err(anyhow::Error::from),
+            () = deadline => {
+                tracing::warn!(
+                    drain_timeout_secs = drain_timeout.as_secs_f64(),
+                    "shutdown: drain timeout passed; cutting the connections still open"
+                );
+                Ok(())
+            }
+        };
         jobs.stop().await;
-        result.map_err(Into::into)
+        tracing::info!("shutdown complete");
+        result
     }
 
     /// Serves until SIGINT or SIGTERM.

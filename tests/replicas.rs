@@ -37,13 +37,51 @@ async fn fresh_database(base: &str) -> String {
     format!("{}/{name}", base.rsplit_once('/').unwrap().0)
 }
 
+/// Makes an API key with the invoice request scopes, through the CLI, on the given database.
+fn make_key(db: &str, data_dir: &std::path::Path) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_invreqd"))
+        .args([
+            "keys", "create", "--name", "replicas", "--tenant", "default", "--scope",
+        ])
+        .arg("invoicerequests:read,invoicerequests:write,invoicerequests:disable")
+        .arg("--data-dir")
+        .arg(data_dir)
+        .args(["--database-url", db])
+        .output()
+        .expect("invreqd keys create");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    v["api_key"].as_str().unwrap().to_string()
+}
+
+fn authed_client(key: &str) -> reqwest::Client {
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert(
+        reqwest::header::AUTHORIZATION,
+        format!("Bearer {key}").parse().unwrap(),
+    );
+    reqwest::Client::builder()
+        .default_headers(headers)
+        .build()
+        .unwrap()
+}
+
 fn spawn_replica(db: &str, data_dir: &std::path::Path) -> Replica {
+    spawn_replica_with(db, data_dir, &[])
+}
+
+fn spawn_replica_with(db: &str, data_dir: &std::path::Path, extra: &[String]) -> Replica {
     let port = free_port();
     let child = Command::new(env!("CARGO_BIN_EXE_invreqd"))
         .args(["--listen", &format!("127.0.0.1:{port}")])
         .arg("--data-dir")
         .arg(data_dir)
         .args(["--database-url", db, "--log-format", "json"])
+        .args(extra)
         .env("RUST_LOG", "warn")
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -83,9 +121,10 @@ async fn three_replicas_share_one_database() {
     invreqd::startup::init_crypto();
     let db = fresh_database(&base).await;
     let data = tempfile::tempdir().unwrap();
+    let key = make_key(&db, data.path());
     // Started together: migrations run once under sqlx's advisory lock.
     let mut replicas: Vec<Replica> = (0..3).map(|_| spawn_replica(&db, data.path())).collect();
-    let client = reqwest::Client::new();
+    let client = authed_client(&key);
     for r in &replicas {
         wait_healthy(&client, r).await;
     }
@@ -272,7 +311,18 @@ async fn a_lost_database_gives_503_and_the_service_recovers() {
     let app = invreqd::startup::Application::build(&args).await.unwrap();
     let url = format!("http://{}", app.local_addr());
     tokio::spawn(app.run_until(std::future::pending()));
-    let client = reqwest::Client::new();
+    let admin = std::fs::read_to_string(data.path().join("bootstrap-admin.key")).unwrap();
+    let created: Value = authed_client(admin.trim())
+        .post(format!("{url}/v1/keys"))
+        .json(&json!({"name": "outage", "tenant": "default",
+            "scopes": ["invoicerequests:read", "invoicerequests:write"]}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let client = authed_client(created["api_key"].as_str().unwrap());
     let create = || {
         client
             .post(format!("{url}/v1/invoicerequests"))
@@ -319,4 +369,147 @@ async fn a_lost_database_gives_503_and_the_service_recovers() {
         2,
         "nothing half-written"
     );
+}
+
+async fn leader_of(
+    client: &reqwest::Client,
+    replicas: &[Replica],
+    skip: Option<usize>,
+) -> Option<usize> {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while Instant::now() < deadline {
+        for (i, r) in replicas.iter().enumerate() {
+            if Some(i) != skip && jobs_role(client, r).await.as_deref() == Some("leader") {
+                return Some(i);
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    None
+}
+
+async fn wait_status(
+    client: &reqwest::Client,
+    base: &str,
+    id: &str,
+    want: &str,
+    limit: Duration,
+) -> Value {
+    let deadline = Instant::now() + limit;
+    loop {
+        let body: Value = client
+            .get(format!("{base}/v1/invoicerequests/{id}"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if body["status"] == want || Instant::now() > deadline {
+            return body;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// SIGKILL of the replica that runs the background jobs, with pending records and a payment
+/// to follow: a survivor takes over, settles the pending records and records the payment.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn killing_the_leader_mid_run_loses_nothing() {
+    let Ok(base) = std::env::var("TEST_DATABASE_URL") else {
+        eprintln!("skipped: TEST_DATABASE_URL is not set");
+        return;
+    };
+    invreqd::startup::init_crypto();
+    let double = cln_double::ClnDouble::start(cln_double::DoubleOptions::default())
+        .await
+        .unwrap();
+    let db = fresh_database(&base).await;
+    let data = tempfile::tempdir().unwrap();
+    let ca = data.path().join("cln-ca.pem");
+    let rune = data.path().join("cln.rune");
+    std::fs::write(&ca, double.ca_pem()).unwrap();
+    std::fs::write(&rune, double.rune()).unwrap();
+    let key = make_key(&db, data.path());
+    let extra: Vec<String> = [
+        "--node",
+        "cln-rest",
+        "--cln-rest-url",
+        &double.url(),
+        "--cln-ca-cert",
+        ca.to_str().unwrap(),
+        "--cln-rune-file",
+        rune.to_str().unwrap(),
+        "--node-timeout-ms",
+        "400",
+        "--reconcile-interval-secs",
+        "1",
+        "--cln-wait-secs",
+        "1",
+        "--rate-limit-per-sec",
+        "0",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    let mut replicas: Vec<Replica> = (0..3)
+        .map(|_| spawn_replica_with(&db, data.path(), &extra))
+        .collect();
+    let client = authed_client(&key);
+    for r in &replicas {
+        wait_healthy(&client, r).await;
+    }
+    let leader = leader_of(&client, &replicas, None).await.expect("a leader");
+    let others: Vec<usize> = (0..3).filter(|i| *i != leader).collect();
+
+    // Three creates answered normally, then five whose answers the node drops after storing.
+    let create = |i: usize, n: usize| {
+        client
+            .post(format!("{}/v1/invoicerequests", replicas[i].base))
+            .json(&json!({"amount": 5000 + n, "description": format!("failover {n}")}))
+            .send()
+    };
+    let mut open = Vec::new();
+    for n in 0..3 {
+        let res = create(others[n % 2], n).await.unwrap();
+        assert_eq!(res.status(), 201);
+        let b: Value = res.json().await.unwrap();
+        open.push(b["invreq_id"].as_str().unwrap().to_string());
+    }
+    double.drop_next("createinvoicerequest", 5);
+    let mut pending = Vec::new();
+    for n in 3..8 {
+        let res = create(others[n % 2], n).await.unwrap();
+        assert_eq!(res.status(), 504, "answer dropped: pending");
+        let p: Value = res.json().await.unwrap();
+        pending.push(p["invreq_id"].as_str().unwrap().to_string());
+    }
+
+    // Kill the leader before it could settle them (they are younger than its reconcile age).
+    replicas[leader].child.kill().unwrap();
+    replicas[leader].child.wait().unwrap();
+    let new_leader = leader_of(&client, &replicas, Some(leader))
+        .await
+        .expect("a survivor leads");
+    let survivor = &replicas[new_leader].base;
+
+    for id in &pending {
+        let b = wait_status(&client, survivor, id, "open", Duration::from_secs(20)).await;
+        assert_eq!(
+            b["status"], "open",
+            "pending record settled by the new leader: {b}"
+        );
+        assert!(b["bolt12"].as_str().unwrap().starts_with("lnr1"));
+    }
+    // The new leader follows payments.
+    let paid_id = &open[0];
+    double.simulate_payment(paid_id, 5000).unwrap();
+    let b = wait_status(&client, survivor, paid_id, "paid", Duration::from_secs(5)).await;
+    assert_eq!(b["status"], "paid", "{b}");
+    assert_eq!(b["payment"]["status"], "complete");
+    // Node and store agree: the same eight requests, each once.
+    let on_node: HashSet<String> = double.invoice_requests().into_iter().map(|r| r.0).collect();
+    let in_store: HashSet<String> = open.iter().chain(&pending).cloned().collect();
+    assert_eq!(on_node, in_store);
+    drop(replicas.drain(..));
 }

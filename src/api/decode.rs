@@ -4,6 +4,7 @@ use axum::Json;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use super::auth::Authenticated;
 use super::error::{ApiError, Problem};
 use super::extract::JsonObject;
 use crate::bolt12::InvoiceRequest;
@@ -93,7 +94,10 @@ impl From<&InvoiceRequest> for DecodedInvoiceRequest {
         (status = 415, description = "Body is not JSON.", body = Problem, content_type = "application/problem+json"),
     )
 )]
-pub async fn decode(body: JsonObject) -> Result<Json<DecodedInvoiceRequest>, ApiError> {
+pub async fn decode(
+    _client: Authenticated,
+    body: JsonObject,
+) -> Result<Json<DecodedInvoiceRequest>, ApiError> {
     if let Some(unknown) = body.map.keys().find(|k| *k != "bolt12") {
         return Err(ApiError::from(crate::service::ValidationError::new(
             unknown.clone(),

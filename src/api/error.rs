@@ -5,8 +5,9 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use crate::auth::{Limit, LimitExceeded, Scope};
 use crate::node::NodeError;
-use crate::service::{ServiceError, ValidationError};
+use crate::service::{AuthError, ServiceError, ValidationError};
 use crate::store::StoreError;
 
 /// A problem report (RFC 9457) with a stable machine-readable `code`.
@@ -37,6 +38,18 @@ pub struct Problem {
     /// The invoice request concerned (e.g. a create whose outcome is pending).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub invreq_id: Option<String>,
+    /// The scope the request needs (`missing_scope`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub required_scope: Option<String>,
+    /// The spending ceiling that refused the request, msat (`limit_*`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub limit_msat: Option<u64>,
+    /// The largest amount that would still pass that ceiling now, msat (`limit_*`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub remaining_msat: Option<u64>,
+    /// Seconds to wait before retrying (`rate_limited`; also the `Retry-After` header).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retry_after_secs: Option<u64>,
 }
 
 /// An error the API answers with.
@@ -59,6 +72,10 @@ impl ApiError {
             code,
             field: None,
             invreq_id: None,
+            required_scope: None,
+            limit_msat: None,
+            remaining_msat: None,
+            retry_after_secs: None,
         }))
     }
 
@@ -101,6 +118,53 @@ impl ApiError {
         .with_field(field)
     }
 
+    /// 401: no usable API key; the response carries `WWW-Authenticate: Bearer`.
+    pub fn unauthenticated(code: &'static str, detail: impl Into<String>) -> Self {
+        Self::new(
+            StatusCode::UNAUTHORIZED,
+            code,
+            "Authentication required",
+            detail,
+        )
+    }
+
+    /// 403: the key lacks the scope the route needs.
+    pub fn missing_scope(scope: Scope) -> Self {
+        let mut e = Self::new(
+            StatusCode::FORBIDDEN,
+            "missing_scope",
+            "The API key lacks a scope",
+            format!("this request needs an API key with scope {scope}"),
+        );
+        e.0.required_scope = Some(scope.as_str().to_owned());
+        e
+    }
+
+    /// 429: the key's rate limit; retry after `secs`.
+    pub fn rate_limited(secs: u64) -> Self {
+        let mut e = Self::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate_limited",
+            "Too many requests",
+            format!("this API key's request rate is exceeded; retry in {secs} s"),
+        );
+        e.0.retry_after_secs = Some(secs);
+        e
+    }
+
+    /// 503: the request took longer than the server allows.
+    pub fn request_timeout(limit: std::time::Duration) -> Self {
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "request_timeout",
+            "The request took too long",
+            format!(
+                "the request did not complete within {} ms; a create may still complete: retry with the same Idempotency-Key",
+                limit.as_millis()
+            ),
+        )
+    }
+
     /// 404 for an unknown invoice request.
     pub fn not_found(invreq_id: &str) -> Self {
         Self::new(
@@ -126,6 +190,42 @@ impl From<ValidationError> for ApiError {
             e.message,
         )
         .with_field(e.field)
+    }
+}
+
+impl From<AuthError> for ApiError {
+    fn from(e: AuthError) -> Self {
+        let detail = e.to_string();
+        let code = match e {
+            AuthError::Malformed | AuthError::Unknown => "invalid_api_key",
+            AuthError::Expired => "api_key_expired",
+            AuthError::Revoked => "api_key_revoked",
+            AuthError::Store(s) => return s.into(),
+        };
+        Self::unauthenticated(code, detail)
+    }
+}
+
+impl From<LimitExceeded> for ApiError {
+    fn from(l: LimitExceeded) -> Self {
+        let (code, what) = match l.limit {
+            Limit::PerRequest => ("limit_per_request", "per request"),
+            Limit::Daily => ("limit_daily", "per rolling 24 hours"),
+            Limit::Outstanding => ("limit_outstanding", "outstanding at once"),
+        };
+        let mut e = Self::new(
+            StatusCode::FORBIDDEN,
+            code,
+            "A spending limit of this API key would be exceeded",
+            format!(
+                "this API key may promise at most {}msat {what}; {}msat remain",
+                l.limit_msat, l.remaining_msat
+            ),
+        )
+        .with_field("amount");
+        e.0.limit_msat = Some(l.limit_msat);
+        e.0.remaining_msat = Some(l.remaining_msat);
+        e
     }
 }
 
@@ -245,6 +345,19 @@ impl From<ServiceError> for ApiError {
                     e.to_string(),
                 )
             }
+            ServiceError::LimitExceeded(l) => l.into(),
+            ServiceError::KeyNotFound(_) => Self::new(
+                S::NOT_FOUND,
+                "key_not_found",
+                "No such API key",
+                e.to_string(),
+            ),
+            ServiceError::KeyAlreadyRevoked(_) => Self::new(
+                S::CONFLICT,
+                "already_revoked",
+                "The API key is already revoked",
+                e.to_string(),
+            ),
             ServiceError::Node(n) => n.into(),
             ServiceError::Store(s) => s.into(),
         }
@@ -268,10 +381,39 @@ impl IntoResponse for ApiError {
             StatusCode::from_u16(self.0.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let body = serde_json::to_vec(&*self.0).unwrap_or_default();
         let mut res = (status, body).into_response();
-        res.headers_mut().insert(
+        let headers = res.headers_mut();
+        headers.insert(
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/problem+json"),
         );
+        match status {
+            // RFC 6750 §3: a missing key gets the bare challenge, a bad one `invalid_token`.
+            StatusCode::UNAUTHORIZED => {
+                let challenge = if self.0.code == "unauthenticated" {
+                    "Bearer realm=\"invreqd\""
+                } else {
+                    "Bearer realm=\"invreqd\", error=\"invalid_token\""
+                };
+                headers.insert(
+                    header::WWW_AUTHENTICATE,
+                    HeaderValue::from_static(challenge),
+                );
+            }
+            StatusCode::FORBIDDEN if self.0.code == "missing_scope" => {
+                let scope = self.0.required_scope.as_deref().unwrap_or("");
+                if let Ok(v) = HeaderValue::from_str(&format!(
+                    "Bearer realm=\"invreqd\", error=\"insufficient_scope\", scope=\"{scope}\""
+                )) {
+                    headers.insert(header::WWW_AUTHENTICATE, v);
+                }
+            }
+            StatusCode::TOO_MANY_REQUESTS => {
+                if let Some(secs) = self.0.retry_after_secs {
+                    headers.insert(header::RETRY_AFTER, HeaderValue::from(secs));
+                }
+            }
+            _ => {}
+        }
         res
     }
 }

@@ -8,13 +8,14 @@ use serde::Serialize;
 use utoipa::{IntoParams, ToSchema};
 
 use super::AppState;
+use super::auth::{CanDisable, CanRead, CanWrite};
 use super::error::{ApiError, Problem};
 use super::extract::{InvreqIdPath, JsonObject, QueryPairs};
 use crate::service::{Created, InvoiceRequestView, NewInvoiceRequest, unix_now};
 use crate::store::{ListQuery, PaymentRecord, Status};
 
-/// The tenant of requests made without an API key.
-pub const DEFAULT_TENANT: &str = "default";
+/// The tenant of the bootstrap key (kept here for callers of the first API).
+pub use crate::auth::DEFAULT_TENANT;
 
 /// An amount: an integer in msat, or a string such as `"10000sat"`.
 #[derive(ToSchema)]
@@ -179,6 +180,7 @@ fn json_response(status: StatusCode, body: String, id: Option<&str>) -> Response
 )]
 pub async fn create(
     State(state): State<AppState>,
+    client: CanWrite,
     headers: HeaderMap,
     body: JsonObject,
 ) -> Result<Response, ApiError> {
@@ -186,8 +188,8 @@ pub async fn create(
     let req = NewInvoiceRequest::parse(&body.map, &state.service.config().limits, unix_now())?;
     let created = state
         .service
-        .create_idempotent(
-            DEFAULT_TENANT,
+        .create_as(
+            &client,
             idempotency_key
                 .as_deref()
                 .map(|k| (k, body.sha256.as_str())),
@@ -249,10 +251,11 @@ fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
 )]
 pub async fn list(
     State(state): State<AppState>,
+    client: CanRead,
     QueryPairs(pairs): QueryPairs,
 ) -> Result<Json<InvoiceRequestList>, ApiError> {
     let query = list_query(&pairs)?;
-    let page = state.service.list(DEFAULT_TENANT, query).await?;
+    let page = state.service.list(&client.tenant, query).await?;
     Ok(Json(InvoiceRequestList {
         invoicerequests: page.items.iter().map(InvoiceRequestBody::from).collect(),
         next_cursor: page.next_cursor,
@@ -336,9 +339,10 @@ fn list_query(pairs: &[(String, String)]) -> Result<ListQuery, ApiError> {
 )]
 pub async fn get(
     State(state): State<AppState>,
+    client: CanRead,
     InvreqIdPath(id): InvreqIdPath,
 ) -> Result<Json<InvoiceRequestBody>, ApiError> {
-    let view = state.service.get(DEFAULT_TENANT, &id).await?;
+    let view = state.service.get(&client.tenant, &id).await?;
     Ok(Json(InvoiceRequestBody::from(&view)))
 }
 
@@ -359,8 +363,9 @@ pub async fn get(
 )]
 pub async fn disable(
     State(state): State<AppState>,
+    client: CanDisable,
     InvreqIdPath(id): InvreqIdPath,
 ) -> Result<Json<InvoiceRequestBody>, ApiError> {
-    let view = state.service.disable(DEFAULT_TENANT, &id).await?;
+    let view = state.service.disable_as(&client, &id).await?;
     Ok(Json(InvoiceRequestBody::from(&view)))
 }

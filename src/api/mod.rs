@@ -1,18 +1,24 @@
 //! The HTTP API (axum): routes, DTOs, OpenAPI, and errors mapped to problems.
 
+pub mod auth;
 pub mod decode;
 pub mod error;
 pub mod extract;
 pub mod health;
 pub mod invoicerequests;
+pub mod keys;
+pub mod layers;
+pub mod metrics;
 pub mod openapi;
 
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
+use std::time::Duration;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::StatusCode;
+use axum::middleware;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use utoipa_swagger_ui::SwaggerUi;
@@ -36,12 +42,21 @@ pub struct AppState {
 pub struct ApiOptions {
     /// Largest request body, bytes.
     pub body_limit: usize,
+    /// Test/drill hook: hold every `/v1/…` request this long before its handler.
+    pub debug_request_delay: Option<std::time::Duration>,
+    /// Per-API-key rate limit; `None`: none.
+    pub rate_limit: Option<auth::RateLimit>,
+    /// Longest a request may take before it is answered 503 `request_timeout`.
+    pub request_timeout: Duration,
 }
 
 impl Default for ApiOptions {
     fn default() -> Self {
         Self {
             body_limit: 16 * 1024,
+            debug_request_delay: None,
+            rate_limit: None,
+            request_timeout: Duration::from_secs(30),
         }
     }
 }
@@ -52,24 +67,51 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(invoicerequests::create, invoicerequests::list))
         .routes(routes!(invoicerequests::get, invoicerequests::disable))
         .routes(routes!(decode::decode))
+        .routes(routes!(keys::create_key, keys::list_keys))
+        .routes(routes!(keys::revoke_key))
         .routes(routes!(health::healthz))
         .routes(routes!(health::readyz))
+        .routes(routes!(metrics::metrics))
+}
+
+/// The routes and the finished OpenAPI document (protected operations marked).
+fn split() -> (Router<AppState>, utoipa::openapi::OpenApi) {
+    let (router, mut api) = api_router().split_for_parts();
+    auth::openapi::protect(&mut api);
+    (router, api)
 }
 
 /// The OpenAPI document.
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    api_router().split_for_parts().1
+    split().1
 }
 
 /// The whole application router.
 pub fn router(state: AppState, opts: &ApiOptions) -> Router {
-    let (router, api) = api_router().split_for_parts();
-    router
+    let (router, api) = split();
+    let auth_state = auth::AuthState {
+        service: state.service.clone(),
+        limiter: opts
+            .rate_limit
+            .map(|l| Arc::new(auth::KeyRateLimiter::new(l))),
+    };
+    let router = router
         .merge(SwaggerUi::new("/docs").url("/openapi.json", api))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(opts.body_limit))
-        .with_state(state)
+        // Outermost last: the timeout covers authentication too; request ids, traces and
+        // metrics (layers::apply) see every answer, 401s included.
+        .layer(middleware::from_fn_with_state(
+            auth_state,
+            auth::require_api_key,
+        ))
+        .layer(middleware::from_fn_with_state(
+            opts.request_timeout,
+            auth::request_timeout,
+        ))
+        .with_state(state);
+    layers::apply(router, opts)
 }
 
 async fn not_found() -> ApiError {

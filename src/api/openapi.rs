@@ -2,6 +2,8 @@
 
 use utoipa::OpenApi;
 
+use super::auth::openapi::BearerScheme;
+
 /// Title, version, description and tags.
 #[derive(OpenApi)]
 #[openapi(
@@ -13,8 +15,10 @@ use utoipa::OpenApi;
     tags(
         (name = "invoicerequests", description = "Create, list, get and disable invoice requests"),
         (name = "decode", description = "Read an lnr1… string"),
-        (name = "operations", description = "Health and readiness"),
-    )
+        (name = "keys", description = "API keys: create, list, revoke (scope `admin`)"),
+        (name = "operations", description = "Health, readiness and Prometheus metrics"),
+    ),
+    modifiers(&BearerScheme)
 )]
 pub struct ApiDoc;
 

@@ -3,15 +3,16 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use super::StopSignal;
 use crate::service::Service;
 
 /// The longest sleep: bounds the delay for requests created on another replica.
 const MAX_SLEEP: Duration = Duration::from_secs(1);
 
-/// Runs forever.
-pub async fn run(service: Service) {
+/// Runs until `stop` fires (checked between sweeps).
+pub async fn run(service: Service, mut stop: StopSignal) {
     let wake = service.expiry_notify();
-    loop {
+    while !stop.is_stopping() {
         if let Err(e) = service.sweep_expired().await {
             tracing::warn!(error = %e, "expiry sweep incomplete");
         }
@@ -26,6 +27,7 @@ pub async fn run(service: Service) {
         tokio::select! {
             () = tokio::time::sleep(sleep) => {},
             () = wake.notified() => {},
+            () = stop.stopped() => {},
         }
     }
 }

@@ -2,19 +2,23 @@
 
 use std::time::Duration;
 
+use super::StopSignal;
 use crate::service::Service;
 
-/// Runs forever: one pass now, then one every `interval`.
-pub async fn run(service: Service, interval: Duration) {
+/// One pass now, then one every `interval`, until `stop` fires (checked between passes).
+pub async fn run(service: Service, interval: Duration, mut stop: StopSignal) {
     // A pending record younger than the node timeout may be a create still in flight (here or
     // on a sibling replica), so only older ones are settled.
     let min_age = service.config().node_timeout.as_secs() + 5;
-    loop {
+    while !stop.is_stopping() {
         match service.reconcile_pending(min_age).await {
             Ok(0) => {}
             Ok(n) => tracing::info!(settled = n, "reconciled pending invoice requests"),
             Err(e) => tracing::warn!(error = %e, "reconciler failed"),
         }
-        tokio::time::sleep(interval).await;
+        tokio::select! {
+            () = tokio::time::sleep(interval) => {}
+            () = stop.stopped() => {}
+        }
     }
 }

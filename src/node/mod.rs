@@ -2,7 +2,9 @@
 //!
 //! [`Node`] is the contract; [`dev_signer::DevSigner`] is the embedded default.
 
+pub mod cln_rest;
 pub mod dev_signer;
+pub mod instrumented;
 
 use async_trait::async_trait;
 
@@ -79,10 +81,11 @@ pub enum NodeError {
     /// The node refused our credentials (rune).
     #[error("the node refused our credentials: {0}")]
     Unauthorized(String),
-    /// The node cannot be reached.
+    /// The node cannot be reached: no connection, so the call certainly did not reach it.
     #[error("the node is unreachable: {0}")]
     Unreachable(String),
-    /// The node did not answer in time; the call may or may not have taken effect.
+    /// No answer (timeout, or the connection lost after sending): the call may or may not
+    /// have taken effect.
     #[error("the node did not answer in time")]
     Timeout,
     /// The node does not support that operation.

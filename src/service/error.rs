@@ -1,7 +1,7 @@
 //! Errors of the service layer.
 
 use crate::node::NodeError;
-use crate::store::StoreError;
+use crate::store::{LimitExceeded, StoreError};
 
 /// A client input that breaks a rule; names the offending field.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -53,6 +53,15 @@ pub enum ServiceError {
     /// The node answered with something we cannot accept.
     #[error("the node returned an invoice request that does not match what was asked: {0}")]
     NodeMismatch(String),
+    /// The calling key's spending ceiling would be passed.
+    #[error("spending limit: {0}")]
+    LimitExceeded(LimitExceeded),
+    /// No API key with that id.
+    #[error("no API key with id {0}")]
+    KeyNotFound(String),
+    /// The API key was revoked before.
+    #[error("API key {0} is already revoked")]
+    KeyAlreadyRevoked(String),
     /// The node failed.
     #[error(transparent)]
     Node(#[from] NodeError),

@@ -2,9 +2,12 @@
 //! keeps the record. Knows nothing of HTTP.
 
 mod amount;
+mod audit;
 mod error;
 mod expiry;
+mod keys;
 mod new_request;
+mod payments;
 mod reconcile;
 mod text;
 
@@ -15,13 +18,16 @@ use rand::RngCore;
 
 pub use amount::{Amount, MAX_MSAT};
 pub use error::{ServiceError, ValidationError};
+pub use keys::{AuthError, CreatedKey, KeyService, NewKey};
 pub use new_request::{FIELDS, Limits, NewInvoiceRequest};
+pub use payments::{CREATED_COUNTER, UPDATED_COUNTER};
 pub use text::{Description, Issuer, Label};
 
 use crate::bolt12::{InvoiceRequest, InvreqFields, UnsignedInvoiceRequest};
 use crate::node::{Node, NodeError};
 use crate::store::{
-    IdempotencyClaim, InvoiceRequestRecord, ListQuery, PaymentRecord, Status, Store, StoreError,
+    IdempotencyClaim, InvoiceRequestRecord, ListQuery, PaymentRecord, SpendingPolicy, Status,
+    Store, StoreError,
 };
 
 /// Seconds since 1970, now.
@@ -128,15 +134,21 @@ impl Service {
     /// Creates an invoice request; with an idempotency key, a retry gets the first response.
     ///
     /// `render` turns a fresh result into the response body that is stored for retries.
+    /// `policy` is the calling key's spending ceilings, checked atomically with the insert.
     pub async fn create_idempotent(
         &self,
         tenant: &str,
+        policy: &SpendingPolicy,
         idempotency: Option<(&str, &str)>,
         req: NewInvoiceRequest,
         render: impl Fn(&InvoiceRequestView) -> String,
     ) -> Result<Created, ServiceError> {
         let Some((key, body_hash)) = idempotency else {
-            return self.create(tenant, req, None).await.map(Created::New);
+            return self
+                .create(tenant, policy, req, None)
+                .await
+                .inspect(|_| crate::metrics::created())
+                .map(Created::New);
         };
         let deadline = tokio::time::Instant::now() + self.config.idempotency_wait;
         loop {
@@ -180,8 +192,9 @@ impl Service {
                 }
             }
         }
-        match self.create(tenant, req, Some(key)).await {
+        match self.create(tenant, policy, req, Some(key)).await {
             Ok(view) => {
+                crate::metrics::created();
                 self.store
                     .complete_idempotency(tenant, key, 201, &render(&view))
                     .await?;
@@ -199,11 +212,18 @@ impl Service {
     async fn create(
         &self,
         tenant: &str,
+        policy: &SpendingPolicy,
         req: NewInvoiceRequest,
         idempotency_key: Option<&str>,
     ) -> Result<InvoiceRequestView, ServiceError> {
+        // The cheap check first, before anything is signed.
+        policy
+            .check_amount(req.amount.msat())
+            .map_err(ServiceError::LimitExceeded)?;
         let has_expiry = req.absolute_expiry.is_some();
-        let view = self.create_inner(tenant, req, idempotency_key).await?;
+        let view = self
+            .create_inner(tenant, policy, req, idempotency_key)
+            .await?;
         if has_expiry {
             self.expiry_notify.notify_one();
         }
@@ -213,6 +233,7 @@ impl Service {
     async fn create_inner(
         &self,
         tenant: &str,
+        policy: &SpendingPolicy,
         req: NewInvoiceRequest,
         idempotency_key: Option<&str>,
     ) -> Result<InvoiceRequestView, ServiceError> {
@@ -261,9 +282,10 @@ impl Service {
             record.status = Status::Open;
             record.active = true;
             self.store
-                .insert(&record)
+                .insert_within_policy(&record, policy, unix_now())
                 .await
-                .map_err(label_conflict(&record))?;
+                .map_err(label_conflict(&record))?
+                .map_err(ServiceError::LimitExceeded)?;
             return Ok(InvoiceRequestView {
                 record,
                 payments: Vec::new(),
@@ -271,10 +293,12 @@ impl Service {
         }
 
         // A node with its own state: record first, so that nothing it creates is ever lost.
+        // The pending record already counts toward the tenant's limits.
         self.store
-            .insert(&record)
+            .insert_within_policy(&record, policy, now)
             .await
-            .map_err(label_conflict(&record))?;
+            .map_err(label_conflict(&record))?
+            .map_err(ServiceError::LimitExceeded)?;
         if let Some(key) = idempotency_key {
             self.store.bind_idempotency(tenant, key, &invreq_id).await?;
         }
@@ -294,9 +318,14 @@ impl Service {
                     None => return Err(ServiceError::Node(NodeError::CouldNotCreate(invreq_id))),
                 }
             }
-            Err(NodeError::Timeout | NodeError::Unreachable(_)) => {
+            Err(NodeError::Timeout) => {
                 // Unknown outcome: the reconciler settles it; the client learns the id.
                 return Err(ServiceError::NodeTimeout { invreq_id });
+            }
+            Err(e @ NodeError::Unreachable(_)) => {
+                // No connection: the node never saw the request, so nothing exists there.
+                self.fail(&invreq_id).await?;
+                return Err(e.into());
             }
             Err(e) => {
                 self.fail(&invreq_id).await?;
@@ -414,6 +443,7 @@ impl Service {
                         unix_now(),
                     )
                     .await?;
+                crate::metrics::disabled();
             }
             Err(NodeError::NotActive) => {
                 // Inactive on the node already (paid, or disabled elsewhere): follow the node.

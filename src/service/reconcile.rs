@@ -69,7 +69,11 @@ impl Service {
             let n = batch.len();
             for record in &batch {
                 match self.settle(record).await {
-                    Ok(_) | Err(ServiceError::NodeMismatch(_)) => settled += 1,
+                    Ok(Some(_)) => {
+                        crate::metrics::created();
+                        settled += 1;
+                    }
+                    Ok(None) | Err(ServiceError::NodeMismatch(_)) => settled += 1,
                     Err(e) => {
                         tracing::warn!(invreq_id = %record.invreq_id, error = %e, "could not settle pending invoice request");
                         return Ok(settled);

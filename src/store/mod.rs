@@ -5,7 +5,9 @@
 //! exist once and the behavioural suite exercises the very same code on both.
 
 mod error;
+mod keys;
 mod model;
+mod stats;
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -14,6 +16,9 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions, AnyRow};
 use sqlx::{AnyPool, Row};
 
 pub use error::StoreError;
+pub use keys::{
+    ApiKeyRecord, AuditEntry, DAY_SECS, Limit, LimitExceeded, Spending, SpendingPolicy,
+};
 pub use model::{
     IdempotencyClaim, IdempotencyRecord, InvoiceRequestRecord, ListQuery, PaymentRecord, Status,
 };
@@ -138,28 +143,10 @@ impl Store {
 
     /// Inserts a new invoice request.
     pub async fn insert(&self, r: &InvoiceRequestRecord) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO invoice_requests (invreq_id, tenant, bolt12, amount_msat, description, issuer, \
-             label, absolute_expiry, single_use, active, used, status, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
-        )
-        .bind(&r.invreq_id)
-        .bind(&r.tenant)
-        .bind(&r.bolt12)
-        .bind(r.amount_msat as i64)
-        .bind(&r.description)
-        .bind(&r.issuer)
-        .bind(&r.label)
-        .bind(r.absolute_expiry.map(|e| e as i64))
-        .bind(r.single_use)
-        .bind(r.active)
-        .bind(r.used)
-        .bind(r.status.as_str())
-        .bind(r.created_at as i64)
-        .bind(r.updated_at as i64)
-        .execute(&self.writer)
-        .await
-        .map_err(StoreError::classify)?;
+        insert_query(r)
+            .execute(&self.writer)
+            .await
+            .map_err(StoreError::classify)?;
         Ok(())
     }
 
@@ -468,11 +455,13 @@ impl Store {
         Ok(())
     }
 
-    /// The payments of an invoice request, newest first.
+    /// The payments of an invoice request: the completed one first, then in-flight, then failed;
+    /// newest first within each.
     pub async fn payments(&self, invreq_id: &str) -> Result<Vec<PaymentRecord>, StoreError> {
         let rows = sqlx::query(
             "SELECT payment_hash, invreq_id, status, amount_msat, amount_sent_msat, preimage, created_at, \
-             completed_at FROM payments WHERE invreq_id = $1 ORDER BY created_at DESC, payment_hash",
+             completed_at FROM payments WHERE invreq_id = $1 \
+             ORDER BY CASE status WHEN 'complete' THEN 0 WHEN 'pending' THEN 1 ELSE 2 END, created_at DESC, payment_hash",
         )
         .bind(invreq_id)
         .fetch_all(&self.pool)
@@ -521,6 +510,31 @@ impl Store {
         .map_err(StoreError::classify)?;
         Ok(())
     }
+}
+
+/// The insert of a new invoice request (shared by the plain and the limited insert).
+fn insert_query(
+    r: &InvoiceRequestRecord,
+) -> sqlx::query::Query<'static, sqlx::Any, sqlx::any::AnyArguments> {
+    sqlx::query(
+        "INSERT INTO invoice_requests (invreq_id, tenant, bolt12, amount_msat, description, issuer, \
+         label, absolute_expiry, single_use, active, used, status, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+    )
+    .bind(r.invreq_id.clone())
+    .bind(r.tenant.clone())
+    .bind(r.bolt12.clone())
+    .bind(r.amount_msat as i64)
+    .bind(r.description.clone())
+    .bind(r.issuer.clone())
+    .bind(r.label.clone())
+    .bind(r.absolute_expiry.map(|e| e as i64))
+    .bind(r.single_use)
+    .bind(r.active)
+    .bind(r.used)
+    .bind(r.status.as_str())
+    .bind(r.created_at as i64)
+    .bind(r.updated_at as i64)
 }
 
 /// Pool settings; SQLite connections get WAL, `synchronous=NORMAL` and a small page cache (the

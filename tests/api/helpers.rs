@@ -1,15 +1,59 @@
 //! Spawning the real app on a random loopback port and talking HTTP to it.
 
+use std::io::Write;
 use std::net::SocketAddr;
+use std::sync::{Mutex, OnceLock};
 
 use invreqd::config::ServeArgs;
 use invreqd::startup::{Application, init_crypto};
-use serde_json::Value;
+use serde_json::{Value, json};
+
+/// Everything every test app logged (one global subscriber for the test binary), so a test can
+/// check that no key or `lnr1…` string ever reaches the logs.
+static LOGS: Mutex<Vec<u8>> = Mutex::new(Vec::new());
+
+struct LogBuffer;
+
+impl Write for LogBuffer {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        LOGS.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Installs the capturing subscriber once (debug level, as an operator chasing a bug would).
+pub fn capture_logs() {
+    static INIT: OnceLock<()> = OnceLock::new();
+    INIT.get_or_init(|| {
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::new(
+                "debug,hyper=info,hyper_util=info,h2=info,rustls=info",
+            ))
+            .with_writer(|| LogBuffer)
+            .with_ansi(false)
+            .try_init();
+    });
+}
+
+/// What has been logged so far.
+pub fn logs() -> String {
+    String::from_utf8_lossy(&LOGS.lock().unwrap()).into_owned()
+}
 
 /// A running app with its own data directory.
 pub struct TestApp {
     pub addr: SocketAddr,
+    /// Sends the `default` tenant's key with every request (read, write, disable; no limits).
     pub client: reqwest::Client,
+    /// Sends no key.
+    pub anon: reqwest::Client,
+    /// The bootstrap admin key (scope `admin`).
+    pub admin_key: String,
+    /// The key `client` sends.
+    pub key: String,
     pub data_dir: tempfile::TempDir,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     handle: Option<tokio::task::JoinHandle<()>>,
@@ -30,6 +74,7 @@ pub async fn spawn_app_with(tweak: impl FnOnce(&mut ServeArgs)) -> TestApp {
 
 /// Starts the app on the given settings and data directory.
 pub async fn start(args: ServeArgs, data_dir: tempfile::TempDir) -> TestApp {
+    capture_logs();
     init_crypto();
     let app = Application::build(&args).await.expect("app builds");
     let addr = app.local_addr();
@@ -41,18 +86,76 @@ pub async fn start(args: ServeArgs, data_dir: tempfile::TempDir) -> TestApp {
         .await
         .expect("app runs");
     });
-    TestApp {
+    let admin_key = std::fs::read_to_string(data_dir.path().join("bootstrap-admin.key"))
+        .expect("the bootstrap admin key is written to the data directory")
+        .trim()
+        .to_string();
+    let mut app = TestApp {
         addr,
         client: reqwest::Client::new(),
+        anon: reqwest::Client::new(),
+        admin_key,
+        key: String::new(),
         data_dir,
         shutdown: Some(tx),
         handle: Some(handle),
-    }
+    };
+    let (key, _) = app
+        .create_key(&json!({
+            "name": "tests", "tenant": "default",
+            "scopes": ["invoicerequests:read", "invoicerequests:write", "invoicerequests:disable"]
+        }))
+        .await;
+    app.client = client_with_key(&key);
+    app.key = key;
+    app
+}
+
+/// A client that sends `key` as its bearer token with every request.
+pub fn client_with_key(key: &str) -> reqwest::Client {
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert(
+        reqwest::header::AUTHORIZATION,
+        format!("Bearer {key}").parse().expect("header value"),
+    );
+    reqwest::Client::builder()
+        .default_headers(headers)
+        .build()
+        .expect("client")
 }
 
 impl TestApp {
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{}", self.addr, path)
+    }
+
+    /// Creates an API key with the admin key; returns the key and the 201 body.
+    pub async fn create_key(&self, body: &Value) -> (String, Value) {
+        let res = self
+            .anon
+            .post(self.url("/v1/keys"))
+            .bearer_auth(&self.admin_key)
+            .json(body)
+            .send()
+            .await
+            .expect("request sent");
+        assert_eq!(res.status(), 201, "create key {body}");
+        let created: Value = res.json().await.expect("json");
+        let key = created["api_key"].as_str().expect("api_key").to_string();
+        (key, created)
+    }
+
+    /// A client for a new key of `tenant` with the invoicerequests scopes and these limits
+    /// (`{"max_daily_msat": …}` etc.).
+    pub async fn tenant_client(&self, tenant: &str, limits: Value) -> reqwest::Client {
+        let mut body = json!({
+            "name": format!("{tenant} key"), "tenant": tenant,
+            "scopes": ["invoicerequests:read", "invoicerequests:write", "invoicerequests:disable"]
+        });
+        body.as_object_mut()
+            .unwrap()
+            .extend(limits.as_object().cloned().unwrap_or_default());
+        client_with_key(&self.create_key(&body).await.0)
     }
 
     /// Stops serving and hands back the data directory (to restart on the same store).

@@ -1,7 +1,15 @@
 //! Integration tests: the real app on a random port, over HTTP.
 
+mod auth;
+mod cln_faults;
+mod cln_rest;
+mod cln_support;
 mod create;
 mod helpers;
 mod idempotency;
+mod limits;
+mod payments;
+mod postgres;
 mod read_disable;
 mod surface;
+mod tenants;

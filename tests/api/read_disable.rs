@@ -196,12 +196,12 @@ async fn list_parameters_are_checked() {
 #[tokio::test]
 async fn expired_requests_read_inactive_before_any_sweep() {
     let app = spawn_app().await;
-    let expiry = invreqd::service::unix_now() + 1;
+    let expiry = invreqd::service::unix_now() + 2; // +2: a whole-second boundary may pass before the server reads it
     let created = app
         .create_ok(&json!({"amount": 1, "description": "x", "absolute_expiry": expiry}))
         .await;
     assert_eq!(created["active"], true);
-    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    tokio::time::sleep(std::time::Duration::from_millis(3100)).await;
     let path = format!(
         "/v1/invoicerequests/{}",
         created["invreq_id"].as_str().unwrap()

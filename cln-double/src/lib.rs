@@ -1,0 +1,256 @@
+//! A Core Lightning REST (clnrest) test double for invreqd.
+//!
+//! It speaks clnrest's shapes (`POST /v1/<method>`, 201 with the bare result, 500
+//! `{code, message, data}` for RPC errors, 401/403 for runes, 404, 405) over HTTPS on
+//! 127.0.0.1, signs with its own node key, keeps state, enforces its rune allow-list, and can be
+//! told to delay, drop or fail calls, go down and come back, and simulate a payee's
+//! `sendinvoice` that the node pays. Where it and notes/cln-live.md differ, the notes are right.
+
+mod faults;
+mod node;
+mod payee;
+mod rpc;
+mod rune;
+mod server;
+mod tls;
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use invreqd::bolt12::{Network, PublicKey};
+
+pub use faults::Fault;
+pub use node::{LabelParam, PayError};
+pub use rpc::RpcError;
+
+/// The methods of the least-privilege rune (DESIGN.md §4).
+pub const LEAST_PRIVILEGE_METHODS: [&str; 6] = [
+    "getinfo",
+    "createinvoicerequest",
+    "listinvoicerequests",
+    "disableinvoicerequest",
+    "listsendpays",
+    "wait",
+];
+
+/// How to start a double.
+#[derive(Debug, Clone)]
+pub struct DoubleOptions {
+    /// The chain it claims to run on.
+    pub network: Network,
+    /// `getinfo.version`.
+    pub version: String,
+    /// The name of `createinvoicerequest`'s label parameter.
+    pub label_param: LabelParam,
+    /// Port on 127.0.0.1 (0: any free port).
+    pub port: u16,
+}
+
+impl Default for DoubleOptions {
+    fn default() -> Self {
+        Self {
+            network: Network::Regtest,
+            version: "v26.06.6-modded".into(),
+            label_param: LabelParam::RecurrenceLabel,
+            port: 0,
+        }
+    }
+}
+
+/// A completed (or refused) simulated payment, as the payee sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SimulatedPayment {
+    /// Hex payment hash.
+    pub payment_hash: String,
+    /// Hex preimage.
+    pub preimage: String,
+    /// Amount of the invoice, msat.
+    pub amount_msat: u64,
+    /// The payee's `lni1…` invoice.
+    pub bolt12: String,
+}
+
+/// A running double.
+pub struct ClnDouble {
+    shared: Arc<server::Shared>,
+    addr: SocketAddr,
+    ca_pem: String,
+    master: [u8; 32],
+    serving: Mutex<Option<server::Serving>>,
+}
+
+impl ClnDouble {
+    /// Generates its keys and TLS identity and starts serving on 127.0.0.1.
+    pub async fn start(opts: DoubleOptions) -> std::io::Result<Self> {
+        let tls = tls::generate().map_err(std::io::Error::other)?;
+        let state = node::NodeState::new(opts.network, opts.version, opts.label_param);
+        let shared = Arc::new(server::Shared::new(state, tls.server_config));
+        let master: [u8; 32] = rand::random();
+        shared.set_master(master);
+        let serving = server::serve(
+            shared.clone(),
+            SocketAddr::from(([127, 0, 0, 1], opts.port)),
+        )
+        .await?;
+        Ok(Self {
+            addr: serving.addr,
+            shared,
+            ca_pem: tls.ca_pem,
+            master,
+            serving: Mutex::new(Some(serving)),
+        })
+    }
+
+    /// `https://localhost:PORT` (the certificate names `cln` and `localhost`, not the IP).
+    pub fn url(&self) -> String {
+        format!("https://localhost:{}", self.addr.port())
+    }
+
+    /// The address it listens on.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The CA that signed its server certificate, PEM.
+    pub fn ca_pem(&self) -> &str {
+        &self.ca_pem
+    }
+
+    /// A rune for the least-privilege method list.
+    pub fn rune(&self) -> String {
+        rune::mint(&self.master, &LEAST_PRIVILEGE_METHODS)
+    }
+
+    /// A rune for the given methods (empty: unrestricted).
+    pub fn rune_for(&self, methods: &[&str]) -> String {
+        rune::mint(&self.master, methods)
+    }
+
+    /// The node id.
+    pub fn node_id(&self) -> PublicKey {
+        self.shared.state().id()
+    }
+
+    /// Refuses every rune (as after a `blacklistrune`) until called with `false`.
+    pub fn refuse_runes(&self, refuse: bool) {
+        self.shared.set_refuse_runes(refuse);
+    }
+
+    /// Applies `fault` to the next `n` calls of `method` (`None`: of any method but `wait`).
+    pub fn fault_next(&self, method: Option<&str>, n: usize, fault: Fault) {
+        self.shared.faults().push(method, n, fault);
+    }
+
+    /// Delays the next `n` calls of `method` by `d` before the node runs them (they still run
+    /// after the client gave up, as lightningd finishes a command whose caller left).
+    pub fn delay_next(&self, method: &str, n: usize, d: Duration) {
+        self.fault_next(Some(method), n, Fault::DelayBefore(d));
+    }
+
+    /// Runs the next `n` calls of `method`, then closes the connection without answering.
+    pub fn drop_next(&self, method: &str, n: usize) {
+        self.fault_next(Some(method), n, Fault::DropAnswer);
+    }
+
+    /// Fails the next `n` calls of `method` with an RPC error, without running them.
+    pub fn fail_next(&self, method: &str, n: usize, code: i64, message: &str) {
+        self.fault_next(Some(method), n, Fault::Fail(RpcError::new(code, message)));
+    }
+
+    /// Forgets every pending fault.
+    pub fn clear_faults(&self) {
+        self.shared.faults().clear();
+    }
+
+    /// Stops listening and cuts every open connection; the state is kept.
+    pub async fn go_down(&self) {
+        let serving = self.serving.lock().expect("lock").take();
+        if let Some(s) = serving {
+            s.stop().await;
+        }
+    }
+
+    /// Listens again on the same port, with the same state.
+    pub async fn come_back(&self) -> std::io::Result<()> {
+        if self.serving.lock().expect("lock").is_some() {
+            return Ok(());
+        }
+        let serving = server::serve(self.shared.clone(), self.addr).await?;
+        *self.serving.lock().expect("lock") = Some(serving);
+        Ok(())
+    }
+
+    /// Waits until no call is being run (delayed calls included).
+    pub async fn settled(&self) {
+        self.shared.settled().await;
+    }
+
+    /// How many calls of `method` reached the node (after the rune check).
+    pub fn calls(&self, method: &str) -> u64 {
+        self.shared.calls(method)
+    }
+
+    /// The stored invoice requests: `(invreq_id, active, used, label)`, sorted by id.
+    pub fn invoice_requests(&self) -> Vec<(String, bool, bool, Option<String>)> {
+        self.shared
+            .state()
+            .invreqs
+            .iter()
+            .map(|(k, r)| (k.clone(), r.active, r.used, r.label.clone()))
+            .collect()
+    }
+
+    /// Simulates a payee's `sendinvoice` for `invreq_id` and the node paying it at once:
+    /// sendpay created (`pending`), then `complete`.
+    pub fn simulate_payment(
+        &self,
+        invreq_id: &str,
+        amount_msat: u64,
+    ) -> Result<SimulatedPayment, PayError> {
+        let started = self.start_payment(invreq_id, amount_msat)?;
+        self.complete_payment(&started.payment_hash);
+        Ok(started)
+    }
+
+    /// Starts paying (a `pending` sendpay) without completing it.
+    pub fn start_payment(
+        &self,
+        invreq_id: &str,
+        amount_msat: u64,
+    ) -> Result<SimulatedPayment, PayError> {
+        let pay = {
+            let mut state = self.shared.state();
+            state.start_payment(invreq_id, amount_msat)?
+        };
+        self.shared.notify();
+        Ok(SimulatedPayment {
+            payment_hash: pay.payment_hash,
+            preimage: pay.preimage,
+            amount_msat: pay.amount_msat,
+            bolt12: pay.bolt12,
+        })
+    }
+
+    /// Completes a pending payment: `used` true, single-use ⇒ `active` false.
+    pub fn complete_payment(&self, payment_hash: &str) -> bool {
+        let done = self
+            .shared
+            .state()
+            .finish_payment(payment_hash, true)
+            .is_some();
+        self.shared.notify();
+        done
+    }
+
+    /// Fails a pending payment (the request may be paid by another attempt).
+    pub fn fail_payment(&self, payment_hash: &str) -> bool {
+        let done = self
+            .shared
+            .state()
+            .finish_payment(payment_hash, false)
+            .is_some();
+        self.shared.notify();
+        done
+    }
+}

@@ -1,0 +1,751 @@
+//! The node's state and its RPC methods, following notes/cln-api.md and notes/cln-live.md.
+
+use std::collections::BTreeMap;
+
+use invreqd::bolt12::tlv::{TlvIter, read_tu64, write_record};
+use invreqd::bolt12::{
+    InvreqFields, Keypair, Network, PublicKey, UnsignedInvoiceRequest, decode_bech32_no_checksum,
+    encode_bech32_no_checksum, merkle, secp,
+};
+use lightning::bitcoin::constants::ChainHash;
+use lightning::bitcoin::secp256k1::{Message, Scalar};
+use serde_json::{Map, Value, json};
+use sha2::{Digest, Sha256};
+
+use crate::payee::{InvoiceTerms, invoice_for};
+use crate::rpc::{
+    INVALID_PARAMS, LIGHTNINGD, OFFER_ALREADY_DISABLED, PAY_INVOICE_REQUEST_INVALID, RpcError,
+};
+
+/// Which name `createinvoicerequest` gives its label parameter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LabelParam {
+    /// Releases up to v26.06.x.
+    RecurrenceLabel,
+    /// Nodes built after v26.06 (commit 4348d8acf).
+    Label,
+}
+
+impl LabelParam {
+    /// The parameter's name.
+    pub fn name(self) -> &'static str {
+        match self {
+            LabelParam::RecurrenceLabel => "recurrence_label",
+            LabelParam::Label => "label",
+        }
+    }
+}
+
+/// One stored invoice request (CLN's `invoicerequests` table row).
+#[derive(Debug, Clone)]
+pub struct StoredInvreq {
+    /// The signed `lnr1…` string.
+    pub bolt12: String,
+    /// Its signed TLV bytes.
+    pub bytes: Vec<u8>,
+    /// The DB label.
+    pub label: Option<String>,
+    /// Single-use flag.
+    pub single_use: bool,
+    /// Still accepts invoices.
+    pub active: bool,
+    /// Paid at least once.
+    pub used: bool,
+    /// The payment hash of a payment in flight (CLN allows one per single-use request).
+    pub in_flight: Option<String>,
+    /// `invreq_amount`, msat.
+    pub amount_msat: Option<u64>,
+}
+
+/// One `listsendpays` entry.
+#[derive(Debug, Clone)]
+pub struct Sendpay {
+    /// `created_index`.
+    pub created_index: u64,
+    /// `updated_index`, once its status changed.
+    pub updated_index: Option<u64>,
+    /// Hex payment hash.
+    pub payment_hash: String,
+    /// Hex preimage (revealed when complete).
+    pub preimage: String,
+    /// `pending`, `complete` or `failed`.
+    pub status: &'static str,
+    /// What the invoice asked.
+    pub amount_msat: u64,
+    /// What was sent (with fees).
+    pub amount_sent_msat: u64,
+    /// Seconds since 1970.
+    pub created_at: u64,
+    /// Seconds since 1970.
+    pub completed_at: Option<u64>,
+    /// The `lni1…` invoice.
+    pub bolt12: String,
+    /// The payee's node id.
+    pub destination: String,
+    /// The invoice request it pays (CLN's hidden `local_invreq_id`).
+    pub invreq_id: String,
+}
+
+/// Why a simulated payment was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PayError {
+    /// The payer's offers plugin refused the invoice (sent back as `invoice_error`).
+    #[error("{0}")]
+    Refused(String),
+    /// lightningd's `check_invoice_request_usage` refused the payment (212).
+    #[error("{}", .0.message)]
+    Rpc(RpcError),
+}
+
+/// The node: keys, network, stored invoice requests and payments.
+pub struct NodeState {
+    pub(crate) keypair: Keypair,
+    alias_base: [u8; 32],
+    pub(crate) network: Network,
+    pub(crate) version: String,
+    pub(crate) label_param: LabelParam,
+    pub(crate) invreqs: BTreeMap<String, StoredInvreq>,
+    pub(crate) sendpays: Vec<Sendpay>,
+    pub(crate) created: u64,
+    pub(crate) updated: u64,
+    payee: Keypair,
+}
+
+fn now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+fn random32() -> [u8; 32] {
+    rand::random()
+}
+
+fn random_keypair() -> Keypair {
+    loop {
+        if let Ok(sk) = lightning::bitcoin::secp256k1::SecretKey::from_slice(&random32()) {
+            return Keypair::from_secret_key(secp(), &sk);
+        }
+    }
+}
+
+fn network_name(n: Network) -> &'static str {
+    match n {
+        Network::Bitcoin => "bitcoin",
+        Network::Testnet => "testnet",
+        Network::Testnet4 => "testnet4",
+        Network::Signet => "signet",
+        _ => "regtest",
+    }
+}
+
+/// The parameters object (clnrest passes only objects).
+type Params = Map<String, Value>;
+
+fn reject_unknown(params: &Params, known: &[&str]) -> Result<(), RpcError> {
+    match params.keys().find(|k| !known.contains(&k.as_str())) {
+        Some(k) => Err(RpcError::new(
+            INVALID_PARAMS,
+            format!(
+                "unknown parameter: {k}, this may be caused by a failure to autodetect key=value-style \
+                 parameters. Please try using the -k flag and explicit key=value pairs of parameters."
+            ),
+        )),
+        None => Ok(()),
+    }
+}
+
+fn required<'a>(params: &'a Params, name: &str) -> Result<&'a Value, RpcError> {
+    params.get(name).ok_or_else(|| {
+        RpcError::new(
+            INVALID_PARAMS,
+            format!("missing required parameter: {name}"),
+        )
+    })
+}
+
+fn opt_bool(params: &Params, name: &str, default: bool) -> Result<bool, RpcError> {
+    match params.get(name) {
+        None => Ok(default),
+        Some(Value::Bool(b)) => Ok(*b),
+        Some(_) => Err(RpcError::bad_param(name, "should be 'true' or 'false'")),
+    }
+}
+
+fn opt_string(params: &Params, name: &str) -> Result<Option<String>, RpcError> {
+    match params.get(name) {
+        None => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s.clone())),
+        Some(_) => Err(RpcError::bad_param(
+            name,
+            "should be a string (without \\u)",
+        )),
+    }
+}
+
+fn opt_u64(params: &Params, name: &str) -> Result<Option<u64>, RpcError> {
+    match params.get(name) {
+        None => Ok(None),
+        Some(Value::Number(n)) => n
+            .as_u64()
+            .map(Some)
+            .ok_or_else(|| RpcError::bad_param(name, "should be an unsigned 64 bit integer")),
+        Some(Value::String(s)) => s
+            .parse()
+            .map(Some)
+            .map_err(|_| RpcError::bad_param(name, "should be an unsigned 64 bit integer")),
+        Some(_) => Err(RpcError::bad_param(
+            name,
+            "should be an unsigned 64 bit integer",
+        )),
+    }
+}
+
+fn invreq_id_param(v: &Value, name: &str) -> Result<String, RpcError> {
+    v.as_str()
+        .filter(|s| s.len() == 64 && s.bytes().all(|b| b.is_ascii_hexdigit()))
+        .map(str::to_ascii_lowercase)
+        .ok_or_else(|| RpcError::bad_param(name, "should be a 32 byte hex value"))
+}
+
+/// CLN's `param_msat`: a number, or `<n>`, `<n>msat`, `<n>sat` (prefix-matched suffixes).
+fn parse_msat(v: &Value) -> Result<u64, RpcError> {
+    let bad = || RpcError::bad_param("amount", "should be a millisatoshi amount");
+    if let Some(n) = v.as_u64() {
+        return Ok(n);
+    }
+    let s = v.as_str().ok_or_else(bad)?;
+    let digits = s.bytes().take_while(u8::is_ascii_digit).count();
+    let (n, rest) = s.split_at(digits);
+    let n: u64 = n.parse().map_err(|_| bad())?;
+    if rest.is_empty() || rest.starts_with("msat") {
+        Ok(n)
+    } else if rest.starts_with("sat") {
+        n.checked_mul(1000).ok_or_else(bad)
+    } else {
+        Err(bad())
+    }
+}
+
+/// invreq_id: SHA256 of the raw records in 0–159 and 1000000000–2999999999.
+fn invreq_id_of(bytes: &[u8]) -> [u8; 32] {
+    let mut h = Sha256::new();
+    for rec in TlvIter::new(bytes).flatten() {
+        if rec.typ <= 159 || (1_000_000_000..=2_999_999_999).contains(&rec.typ) {
+            h.update(rec.raw);
+        }
+    }
+    h.finalize().into()
+}
+
+impl NodeState {
+    /// A fresh node with random keys.
+    pub fn new(network: Network, version: String, label_param: LabelParam) -> Self {
+        Self {
+            keypair: random_keypair(),
+            alias_base: random32(),
+            network,
+            version,
+            label_param,
+            invreqs: BTreeMap::new(),
+            sendpays: Vec::new(),
+            created: 0,
+            updated: 0,
+            payee: random_keypair(),
+        }
+    }
+
+    /// The node id.
+    pub fn id(&self) -> PublicKey {
+        self.keypair.public_key()
+    }
+
+    /// The counter of a `wait` index.
+    pub fn index(&self, name: &str) -> u64 {
+        match name {
+            "created" => self.created,
+            "updated" => self.updated,
+            _ => 0,
+        }
+    }
+
+    /// Runs one RPC method.
+    pub fn call(&mut self, method: &str, params: &Params) -> Result<Value, RpcError> {
+        match method {
+            "getinfo" => self.getinfo(params),
+            "createinvoicerequest" => self.createinvoicerequest(params),
+            "invoicerequest" => self.invoicerequest(params),
+            "listinvoicerequests" => self.listinvoicerequests(params),
+            "disableinvoicerequest" => self.disableinvoicerequest(params),
+            "listsendpays" => self.listsendpays(params),
+            other => Err(RpcError::new(-32601, format!("Unknown command '{other}'"))),
+        }
+    }
+
+    fn getinfo(&self, params: &Params) -> Result<Value, RpcError> {
+        reject_unknown(params, &[])?;
+        let id = self.id().to_string();
+        Ok(json!({
+            "address": [], "alias": "CLNDOUBLE", "binding": [], "blockheight": 0,
+            "color": &id[2..8], "fees_collected_msat": 0, "id": id,
+            "lightning-dir": "/nonexistent/cln-double", "network": network_name(self.network),
+            "num_active_channels": 0, "num_inactive_channels": 0, "num_peers": 0,
+            "num_pending_channels": 0,
+            "our_features": {"channel": "", "init": "800898880a8a59a1", "invoice": "02000002024100", "node": "808898880a8a59a1"},
+            "version": self.version,
+        }))
+    }
+
+    /// The alias key CLN would accept for `metadata` (and leaks in its error text).
+    fn alias_key(&self, metadata: &[u8]) -> PublicKey {
+        let mut h = Sha256::new();
+        h.update(self.alias_base);
+        h.update(metadata);
+        let tweak = Scalar::from_be_bytes(h.finalize().into()).unwrap_or(Scalar::ONE);
+        self.id()
+            .add_exp_tweak(secp(), &tweak)
+            .unwrap_or_else(|_| self.id())
+    }
+
+    fn createinvoicerequest(&mut self, params: &Params) -> Result<Value, RpcError> {
+        let label_name = self.label_param.name();
+        reject_unknown(params, &["bolt12", "savetodb", "single_use", label_name])?;
+        let text = required(params, "bolt12")?
+            .as_str()
+            .ok_or_else(|| RpcError::bad_param("bolt12", "should be a string"))?;
+        let savetodb = match required(params, "savetodb")? {
+            Value::Bool(b) => *b,
+            _ => {
+                return Err(RpcError::bad_param(
+                    "savetodb",
+                    "should be 'true' or 'false'",
+                ));
+            }
+        };
+        let single_use = opt_bool(params, "single_use", true)?;
+        let label = opt_string(params, label_name)?;
+        let unsigned = self.check_invreq(text)?;
+        let signed = self.sign(&unsigned);
+        let id = hex::encode(invreq_id_of(&signed));
+        let bolt12 = encode_bech32_no_checksum("lnr", &signed);
+        if savetodb {
+            if self.invreqs.contains_key(&id) {
+                return Err(RpcError::new(
+                    LIGHTNINGD,
+                    "Could not create invoice_request!",
+                ));
+            }
+            let amount_msat = amount_of(&signed);
+            self.invreqs.insert(
+                id.clone(),
+                StoredInvreq {
+                    bolt12: bolt12.clone(),
+                    bytes: signed,
+                    label: label.clone(),
+                    single_use,
+                    active: true,
+                    used: false,
+                    in_flight: None,
+                    amount_msat,
+                },
+            );
+        }
+        Ok(invreq_json(
+            &id,
+            &bolt12,
+            true,
+            single_use,
+            false,
+            label.as_deref(),
+        ))
+    }
+
+    /// `createinvoicerequest`'s checks on the string; returns its records without signatures.
+    fn check_invreq(&self, text: &str) -> Result<Vec<u8>, RpcError> {
+        let bad = |what: &str| RpcError::bad_param("bolt12", what);
+        let (hrp, bytes) =
+            decode_bech32_no_checksum(text).map_err(|_| bad("invalid bech32 string"))?;
+        if hrp != "lnr" {
+            return Err(bad(&format!("unexpected prefix {hrp}")));
+        }
+        let mut unsigned = Vec::with_capacity(bytes.len());
+        let (mut metadata, mut payer, mut chain) = (None, None, None);
+        for rec in TlvIter::new(&bytes) {
+            let rec = rec.map_err(|_| bad("invalid invoice_request"))?;
+            match rec.typ {
+                0 => metadata = Some(rec.value.to_vec()),
+                80 => chain = Some(rec.value.to_vec()),
+                88 => payer = Some(rec.value.to_vec()),
+                _ => {}
+            }
+            if !merkle::is_signature_type(rec.typ) {
+                unsigned.extend_from_slice(rec.raw);
+            }
+        }
+        let genesis = ChainHash::using_genesis_block(self.network).to_bytes();
+        let chain_ok = match &chain {
+            Some(c) => c.as_slice() == genesis,
+            None => self.network == Network::Bitcoin,
+        };
+        if !chain_ok {
+            return Err(bad("wrong chain"));
+        }
+        let metadata = metadata.ok_or_else(|| bad("must have invreq_metadata"))?;
+        let payer = payer.ok_or_else(|| bad("must have invreq_payer_id"))?;
+        if payer != self.id().serialize() {
+            return Err(RpcError::new(
+                INVALID_PARAMS,
+                format!(
+                    "payer_id did not match invreq_metadata derivation {}",
+                    self.alias_key(&metadata)
+                ),
+            ));
+        }
+        Ok(unsigned)
+    }
+
+    /// Appends the node's BIP340 signature record to an unsigned stream.
+    fn sign(&self, unsigned: &[u8]) -> Vec<u8> {
+        let root = merkle::root(unsigned).expect("checked stream");
+        let msg = Message::from_digest(merkle::sighash("invoice_request", "signature", root));
+        let sig = secp().sign_schnorr_no_aux_rand(&msg, &self.keypair);
+        let mut out = Vec::with_capacity(unsigned.len() + 67);
+        let mut tail = Vec::new();
+        for rec in TlvIter::new(unsigned).flatten() {
+            if rec.typ < 240 {
+                out.extend_from_slice(rec.raw);
+            } else {
+                tail.extend_from_slice(rec.raw);
+            }
+        }
+        write_record(&mut out, 240, sig.as_ref());
+        out.extend_from_slice(&tail);
+        out
+    }
+
+    fn invoicerequest(&mut self, params: &Params) -> Result<Value, RpcError> {
+        reject_unknown(
+            params,
+            &[
+                "amount",
+                "description",
+                "issuer",
+                "label",
+                "absolute_expiry",
+                "single_use",
+            ],
+        )?;
+        let amount_msat = parse_msat(required(params, "amount")?)?;
+        let description = opt_string(params, "description")?.unwrap_or_default();
+        let issuer = opt_string(params, "issuer")?;
+        let label = opt_string(params, "label")?;
+        let absolute_expiry = opt_u64(params, "absolute_expiry")?;
+        let single_use = opt_bool(params, "single_use", true)?;
+        let mut metadata = [0u8; 16];
+        metadata.copy_from_slice(&random32()[..16]);
+        let fields = InvreqFields {
+            metadata,
+            description,
+            issuer,
+            absolute_expiry,
+            amount_msat,
+            network: self.network,
+            payer_id: self.id(),
+        };
+        let unsigned = UnsignedInvoiceRequest::build(&fields)
+            .map_err(|e| RpcError::new(LIGHTNINGD, format!("Could not build: {e}")))?;
+        let signed = self.sign(unsigned.bytes());
+        let id = hex::encode(invreq_id_of(&signed));
+        let bolt12 = encode_bech32_no_checksum("lnr", &signed);
+        self.invreqs.insert(
+            id.clone(),
+            StoredInvreq {
+                bolt12: bolt12.clone(),
+                bytes: signed,
+                label: label.clone(),
+                single_use,
+                active: true,
+                used: false,
+                in_flight: None,
+                amount_msat: Some(amount_msat),
+            },
+        );
+        Ok(invreq_json(
+            &id,
+            &bolt12,
+            true,
+            single_use,
+            false,
+            label.as_deref(),
+        ))
+    }
+
+    /// A validly signed invoice request that nobody asked for (not stored).
+    pub fn foreign_invreq(&self) -> String {
+        let fields = InvreqFields {
+            metadata: [0x5a; 16],
+            description: "not what was asked".into(),
+            issuer: None,
+            absolute_expiry: None,
+            amount_msat: 1,
+            network: self.network,
+            payer_id: self.id(),
+        };
+        let unsigned = UnsignedInvoiceRequest::build(&fields).expect("valid fields");
+        encode_bech32_no_checksum("lnr", &self.sign(unsigned.bytes()))
+    }
+
+    fn listinvoicerequests(&self, params: &Params) -> Result<Value, RpcError> {
+        reject_unknown(params, &["invreq_id", "active_only"])?;
+        let id = params
+            .get("invreq_id")
+            .map(|v| invreq_id_param(v, "invreq_id"))
+            .transpose()?;
+        let active_only = opt_bool(params, "active_only", false)?;
+        let rows: Vec<Value> = self
+            .invreqs
+            .iter()
+            .filter(|(k, _)| id.as_ref().is_none_or(|id| id == *k))
+            .filter(|(_, r)| !active_only || r.active)
+            .map(|(k, r)| {
+                invreq_json(
+                    k,
+                    &r.bolt12,
+                    r.active,
+                    r.single_use,
+                    r.used,
+                    r.label.as_deref(),
+                )
+            })
+            .collect();
+        Ok(json!({ "invoicerequests": rows }))
+    }
+
+    fn disableinvoicerequest(&mut self, params: &Params) -> Result<Value, RpcError> {
+        reject_unknown(params, &["invreq_id"])?;
+        let id = invreq_id_param(required(params, "invreq_id")?, "invreq_id")?;
+        let r = self
+            .invreqs
+            .get_mut(&id)
+            .ok_or_else(|| RpcError::new(LIGHTNINGD, "Unknown invoice_request"))?;
+        if !r.active {
+            return Err(RpcError::new(
+                OFFER_ALREADY_DISABLED,
+                "invoice_request is not active",
+            ));
+        }
+        r.active = false;
+        Ok(invreq_json(
+            &id,
+            &r.bolt12,
+            false,
+            r.single_use,
+            r.used,
+            r.label.as_deref(),
+        ))
+    }
+
+    fn listsendpays(&self, params: &Params) -> Result<Value, RpcError> {
+        reject_unknown(
+            params,
+            &[
+                "bolt11",
+                "payment_hash",
+                "status",
+                "index",
+                "start",
+                "limit",
+            ],
+        )?;
+        let index = opt_string(params, "index")?;
+        let start = opt_u64(params, "start")?;
+        let limit = opt_u64(params, "limit")?;
+        if index.is_none() && (start.is_some() || limit.is_some()) {
+            return Err(RpcError::new(
+                INVALID_PARAMS,
+                "Can only specify {start} or {limit} with {index}",
+            ));
+        }
+        let hash = opt_string(params, "payment_hash")?;
+        let status = opt_string(params, "status")?;
+        let mut rows: Vec<&Sendpay> = self
+            .sendpays
+            .iter()
+            .filter(|p| hash.as_ref().is_none_or(|h| *h == p.payment_hash))
+            .filter(|p| status.as_ref().is_none_or(|s| s == p.status))
+            .collect();
+        match index.as_deref() {
+            None | Some("created") => {
+                let start = start.unwrap_or(0);
+                rows.retain(|p| p.created_index >= start);
+                rows.sort_by_key(|p| p.created_index);
+            }
+            Some("updated") => {
+                let start = start.unwrap_or(0);
+                rows.retain(|p| p.updated_index.is_some_and(|u| u >= start));
+                rows.sort_by_key(|p| p.updated_index);
+            }
+            Some(_) => {
+                return Err(RpcError::bad_param(
+                    "index",
+                    "should be 'created' or 'updated'",
+                ));
+            }
+        }
+        if let Some(limit) = limit {
+            rows.truncate(limit as usize);
+        }
+        Ok(json!({ "payments": rows.into_iter().map(sendpay_json).collect::<Vec<_>>() }))
+    }
+
+    /// The payee's `sendinvoice` reaches us and our node starts paying: the checks of the
+    /// offers plugin and of `check_invoice_request_usage`, then a `pending` sendpay.
+    pub fn start_payment(
+        &mut self,
+        invreq_id: &str,
+        amount_msat: u64,
+    ) -> Result<Sendpay, PayError> {
+        let id = invreq_id.to_ascii_lowercase();
+        let r = self
+            .invreqs
+            .get(&id)
+            .ok_or_else(|| PayError::Refused(format!("Unknown invoice_request {id}")))?;
+        if !r.active {
+            return Err(PayError::Refused(
+                "invoice_request no longer available".into(),
+            ));
+        }
+        self.check_usage(&id)?;
+        if r.amount_msat.is_some_and(|a| amount_msat > a) {
+            return Err(PayError::Refused("invoice amount is too large".into()));
+        }
+        if r.single_use
+            && let Some(h) = &r.in_flight
+        {
+            return Err(PayError::Rpc(RpcError::new(
+                PAY_INVOICE_REQUEST_INVALID,
+                format!("Single-use invoice_request already in progress with {h}"),
+            )));
+        }
+        let preimage = random32();
+        let payment_hash: [u8; 32] = Sha256::digest(preimage).into();
+        let created_at = now();
+        let terms = InvoiceTerms {
+            amount_msat,
+            payment_hash,
+            created_at,
+            relative_expiry: 90,
+        };
+        let bolt12 = invoice_for(&r.bytes, &terms, &self.payee);
+        self.created += 1;
+        let pay = Sendpay {
+            created_index: self.created,
+            updated_index: None,
+            payment_hash: hex::encode(payment_hash),
+            preimage: hex::encode(preimage),
+            status: "pending",
+            amount_msat,
+            amount_sent_msat: amount_msat + amount_msat / 1000 + 1,
+            created_at,
+            completed_at: None,
+            bolt12,
+            destination: self.payee.public_key().to_string(),
+            invreq_id: id.clone(),
+        };
+        self.sendpays.push(pay.clone());
+        if let Some(r) = self.invreqs.get_mut(&id) {
+            r.in_flight = Some(pay.payment_hash.clone());
+        }
+        Ok(pay)
+    }
+
+    /// Ends a payment: `complete` marks the request used (single-use: inactive), `failed`
+    /// frees it for another attempt.
+    pub fn finish_payment(&mut self, payment_hash: &str, success: bool) -> Option<Sendpay> {
+        self.updated += 1;
+        let updated = self.updated;
+        let pay = self
+            .sendpays
+            .iter_mut()
+            .find(|p| p.payment_hash == payment_hash && p.status == "pending")?;
+        pay.status = if success { "complete" } else { "failed" };
+        pay.updated_index = Some(updated);
+        pay.completed_at = success.then(now);
+        let pay = pay.clone();
+        if let Some(r) = self.invreqs.get_mut(&pay.invreq_id) {
+            r.in_flight = None;
+            if success {
+                r.used = true;
+                if r.single_use {
+                    r.active = false;
+                }
+            }
+        }
+        Some(pay)
+    }
+
+    /// Whether a single-use request was already paid; refuses a second payment like lightningd.
+    pub fn check_usage(&self, invreq_id: &str) -> Result<(), PayError> {
+        let id = invreq_id.to_ascii_lowercase();
+        if let Some(r) = self.invreqs.get(&id)
+            && r.single_use
+            && r.used
+        {
+            let hash = self
+                .sendpays
+                .iter()
+                .find(|p| p.invreq_id == id && p.status == "complete")
+                .map(|p| p.payment_hash.clone())
+                .unwrap_or_default();
+            return Err(PayError::Rpc(RpcError::new(
+                PAY_INVOICE_REQUEST_INVALID,
+                format!("Single-use invoice_request already paid with {hash}"),
+            )));
+        }
+        Ok(())
+    }
+}
+
+fn amount_of(bytes: &[u8]) -> Option<u64> {
+    TlvIter::new(bytes)
+        .flatten()
+        .find(|r| r.typ == 82)
+        .and_then(|r| read_tu64(r.value, "invreq_amount").ok())
+}
+
+fn invreq_json(
+    id: &str,
+    bolt12: &str,
+    active: bool,
+    single_use: bool,
+    used: bool,
+    label: Option<&str>,
+) -> Value {
+    let mut v = json!({
+        "active": active, "bolt12": bolt12, "invreq_id": id, "single_use": single_use, "used": used,
+    });
+    if let Some(l) = label {
+        v["label"] = json!(l);
+    }
+    v
+}
+
+fn sendpay_json(p: &Sendpay) -> Value {
+    let mut v = json!({
+        "amount_msat": p.amount_msat, "amount_sent_msat": p.amount_sent_msat,
+        "bolt12": p.bolt12, "created_at": p.created_at, "created_index": p.created_index,
+        "destination": p.destination, "groupid": 1, "id": p.created_index, "partid": 0,
+        "payment_hash": p.payment_hash, "status": p.status,
+    });
+    if let Some(u) = p.updated_index {
+        v["updated_index"] = json!(u);
+    }
+    if let Some(c) = p.completed_at {
+        v["completed_at"] = json!(c);
+    }
+    if p.status == "complete" {
+        v["payment_preimage"] = json!(p.preimage);
+    }
+    v
+}

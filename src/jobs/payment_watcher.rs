@@ -1,0 +1,29 @@
+//! Follows the node's payments (long-polling `wait sendpays`) onto the invoice requests.
+
+use std::time::Duration;
+
+use super::StopSignal;
+use crate::service::Service;
+
+/// One long-poll round after another (backing off after an error) until `stop` fires; a
+/// round is cut at its long-poll, before anything is recorded, so stopping loses nothing.
+pub async fn run(service: Service, wait: Duration, mut stop: StopSignal) {
+    let mut backoff = Duration::from_millis(200);
+    while !stop.is_stopping() {
+        let round = tokio::select! {
+            r = service.follow_payments_once(wait) => r,
+            () = stop.stopped() => return,
+        };
+        match round {
+            Ok(_) => backoff = Duration::from_millis(200),
+            Err(e) => {
+                tracing::warn!(error = %e, "payment watcher: retrying");
+                tokio::select! {
+                    () = tokio::time::sleep(backoff) => {}
+                    () = stop.stopped() => return,
+                }
+                backoff = (backoff * 2).min(Duration::from_secs(10));
+            }
+        }
+    }
+}

@@ -1,0 +1,113 @@
+//! The audit trail: every create and disable (and key change) with key id, tenant, invreq_id,
+//! amount and outcome, in the store and as a `tracing` event (target `invreqd::audit`).
+//! Never the `lnr1…` string, never the key.
+
+use super::{Created, InvoiceRequestView, NewInvoiceRequest, Service, ServiceError, unix_now};
+use crate::auth::{ApiClient, Limit};
+use crate::store::{AuditEntry, Store};
+
+/// A short outcome for the trail: `ok`, or what stopped the action.
+fn outcome(e: &ServiceError) -> &'static str {
+    match e {
+        ServiceError::LimitExceeded(l) => match l.limit {
+            Limit::PerRequest => "limit_per_request",
+            Limit::Daily => "limit_daily",
+            Limit::Outstanding => "limit_outstanding",
+        },
+        ServiceError::Validation(_) => "invalid",
+        ServiceError::NotFound(_) => "not_found",
+        ServiceError::AlreadyInactive(_) => "already_inactive",
+        ServiceError::LabelTaken(_) => "label_taken",
+        ServiceError::IdempotencyMismatch | ServiceError::IdempotencyInProgress => {
+            "idempotency_conflict"
+        }
+        ServiceError::NodeTimeout { .. } => "pending",
+        ServiceError::KeyNotFound(_) => "key_not_found",
+        ServiceError::KeyAlreadyRevoked(_) => "already_revoked",
+        ServiceError::NodeMismatch(_) | ServiceError::Node(_) | ServiceError::Store(_) => "failed",
+    }
+}
+
+/// Records an entry in the store and the logs; a store failure is logged, never turned into the
+/// action's failure (the action has happened by then).
+pub(super) async fn record_audit(store: &Store, e: AuditEntry) {
+    tracing::info!(
+        target: "invreqd::audit",
+        action = %e.action,
+        key_id = %e.key_id,
+        tenant = %e.tenant,
+        invreq_id = e.invreq_id.as_deref().unwrap_or(""),
+        amount_msat = e.amount_msat.unwrap_or(0),
+        subject_key = e.subject_key.as_deref().unwrap_or(""),
+        outcome = %e.outcome,
+        "audit"
+    );
+    if let Err(err) = store.append_audit(&e).await {
+        tracing::error!(error = %err, action = %e.action, "could not write the audit trail");
+    }
+}
+
+impl Service {
+    async fn audit_invreq(
+        &self,
+        client: &ApiClient,
+        action: &str,
+        invreq_id: Option<String>,
+        amount_msat: Option<u64>,
+        outcome: &str,
+    ) {
+        record_audit(
+            &self.store,
+            AuditEntry {
+                at: unix_now(),
+                key_id: client.key_id.clone(),
+                tenant: client.tenant.clone(),
+                action: action.to_owned(),
+                invreq_id,
+                amount_msat,
+                subject_key: None,
+                outcome: outcome.to_owned(),
+            },
+        )
+        .await;
+    }
+
+    /// [`Service::create_idempotent`] for an API client: its tenant, its ceilings, audited.
+    pub async fn create_as(
+        &self,
+        client: &ApiClient,
+        idempotency: Option<(&str, &str)>,
+        req: NewInvoiceRequest,
+        render: impl Fn(&InvoiceRequestView) -> String,
+    ) -> Result<Created, ServiceError> {
+        let amount = req.amount.msat();
+        let result = self
+            .create_idempotent(&client.tenant, &client.policy, idempotency, req, render)
+            .await;
+        let (id, out) = match &result {
+            Ok(Created::New(v)) => (Some(v.record.invreq_id.clone()), "ok"),
+            Ok(Created::Replay { .. }) => (None, "replayed"),
+            Err(ServiceError::NodeTimeout { invreq_id }) => (Some(invreq_id.clone()), "pending"),
+            Err(e) => (None, outcome(e)),
+        };
+        self.audit_invreq(client, "create", id, Some(amount), out)
+            .await;
+        result
+    }
+
+    /// [`Service::disable`] for an API client, audited.
+    pub async fn disable_as(
+        &self,
+        client: &ApiClient,
+        invreq_id: &str,
+    ) -> Result<InvoiceRequestView, ServiceError> {
+        let result = self.disable(&client.tenant, invreq_id).await;
+        let (amount, out) = match &result {
+            Ok(v) => (Some(v.record.amount_msat), "ok"),
+            Err(e) => (None, outcome(e)),
+        };
+        self.audit_invreq(client, "disable", Some(invreq_id.to_owned()), amount, out)
+            .await;
+        result
+    }
+}

@@ -1,0 +1,441 @@
+//! API keys, spending limits enforced atomically with the insert, the bootstrap claim and the
+//! audit trail.
+//!
+//! The store never sees a key: only its SHA256 (see `crate::auth::token`).
+
+use sqlx::Row;
+use sqlx::any::AnyRow;
+
+use super::{Backend, InvoiceRequestRecord, Store, StoreError, get_bool, insert_query};
+
+/// Seconds in the rolling window of the daily limit.
+pub const DAY_SECS: u64 = 24 * 60 * 60;
+
+/// Ceilings on what a key may promise; `None` is no ceiling. Amounts in msat.
+///
+/// The daily and outstanding sums are taken over the key's whole tenant, so two keys of one
+/// tenant share them; each key's own ceilings are checked against those tenant-wide sums.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SpendingPolicy {
+    /// Largest amount of one invoice request.
+    pub max_per_request_msat: Option<u64>,
+    /// Most promised over the last 24 hours: requests created in the window that are pending,
+    /// open, paying or paid (disabled, expired and failed ones promised nothing payable).
+    pub max_daily_msat: Option<u64>,
+    /// Most outstanding at once: pending, open and paying requests that have not expired.
+    pub max_outstanding_msat: Option<u64>,
+}
+
+impl SpendingPolicy {
+    /// No ceiling at all.
+    pub const UNLIMITED: Self = Self {
+        max_per_request_msat: None,
+        max_daily_msat: None,
+        max_outstanding_msat: None,
+    };
+
+    /// Whether any ceiling is set.
+    pub fn is_limited(&self) -> bool {
+        *self != Self::UNLIMITED
+    }
+
+    /// The per-request check (needs no store).
+    pub fn check_amount(&self, amount_msat: u64) -> Result<(), LimitExceeded> {
+        match self.max_per_request_msat {
+            Some(max) if amount_msat > max => Err(LimitExceeded {
+                limit: Limit::PerRequest,
+                limit_msat: max,
+                remaining_msat: max,
+            }),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// Which ceiling a create would pass.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Limit {
+    /// `max_per_request_msat`.
+    PerRequest,
+    /// `max_daily_msat`.
+    Daily,
+    /// `max_outstanding_msat`.
+    Outstanding,
+}
+
+/// A create refused by a spending ceiling, with the headroom left under it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("{limit:?} limit of {limit_msat}msat: {remaining_msat}msat remain")]
+pub struct LimitExceeded {
+    /// The ceiling.
+    pub limit: Limit,
+    /// Its value, msat.
+    pub limit_msat: u64,
+    /// The largest amount that would still pass it now, msat.
+    pub remaining_msat: u64,
+}
+
+/// What a tenant has promised, msat.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Spending {
+    /// Counted toward the daily ceiling.
+    pub daily_msat: u64,
+    /// Counted toward the outstanding ceiling.
+    pub outstanding_msat: u64,
+}
+
+/// An API key as stored: only the SHA256 of its secret.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiKeyRecord {
+    /// Public id (hex), the part of the key that names it.
+    pub key_id: String,
+    /// Lowercase hex SHA256 of the 32 secret bytes.
+    pub secret_sha256: String,
+    /// A human name.
+    pub name: String,
+    /// Whose invoice requests it sees.
+    pub tenant: String,
+    /// Scope names (`invoicerequests:read`, …).
+    pub scopes: Vec<String>,
+    /// Seconds since 1970 from which it no longer works.
+    pub expires_at: Option<u64>,
+    /// Whether it was revoked.
+    pub revoked: bool,
+    /// Its spending ceilings.
+    pub policy: SpendingPolicy,
+    /// Seconds since 1970.
+    pub created_at: u64,
+    /// Seconds since 1970, once revoked.
+    pub revoked_at: Option<u64>,
+}
+
+/// One line of the audit trail. Never holds an `lnr1…` string or a key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditEntry {
+    /// Seconds since 1970.
+    pub at: u64,
+    /// The key that acted (`cli` for the command line, `bootstrap` at first start).
+    pub key_id: String,
+    /// Its tenant.
+    pub tenant: String,
+    /// `create`, `disable`, `key_create` or `key_revoke`.
+    pub action: String,
+    /// The invoice request concerned, when known.
+    pub invreq_id: Option<String>,
+    /// The amount concerned, msat.
+    pub amount_msat: Option<u64>,
+    /// The key created or revoked, for key actions.
+    pub subject_key: Option<String>,
+    /// `ok`, or the problem code of the refusal (`limit_daily`, `not_found`, …).
+    pub outcome: String,
+}
+
+const KEY_COLUMNS: &str = "key_id, secret_sha256, name, tenant, scopes, expires_at, revoked, \
+     max_per_request_msat, max_daily_msat, max_outstanding_msat, created_at, revoked_at";
+
+fn opt_u64(r: &AnyRow, column: &str) -> Result<Option<u64>, sqlx::Error> {
+    Ok(r.try_get::<Option<i64>, _>(column)?.map(|v| v as u64))
+}
+
+fn key_record(r: &AnyRow) -> Result<ApiKeyRecord, StoreError> {
+    let get = || -> Result<ApiKeyRecord, sqlx::Error> {
+        let scopes: String = r.try_get("scopes")?;
+        Ok(ApiKeyRecord {
+            key_id: r.try_get("key_id")?,
+            secret_sha256: r.try_get("secret_sha256")?,
+            name: r.try_get("name")?,
+            tenant: r.try_get("tenant")?,
+            scopes: scopes.split_whitespace().map(str::to_owned).collect(),
+            expires_at: opt_u64(r, "expires_at")?,
+            revoked: get_bool(r, "revoked")?,
+            policy: SpendingPolicy {
+                max_per_request_msat: opt_u64(r, "max_per_request_msat")?,
+                max_daily_msat: opt_u64(r, "max_daily_msat")?,
+                max_outstanding_msat: opt_u64(r, "max_outstanding_msat")?,
+            },
+            created_at: r.try_get::<i64, _>("created_at")? as u64,
+            revoked_at: opt_u64(r, "revoked_at")?,
+        })
+    };
+    get().map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+fn opt_i64(v: Option<u64>) -> Option<i64> {
+    v.map(|v| v.min(i64::MAX as u64) as i64)
+}
+
+fn insert_key_query(
+    k: &ApiKeyRecord,
+) -> sqlx::query::Query<'static, sqlx::Any, sqlx::any::AnyArguments> {
+    let sql = format!(
+        "INSERT INTO api_keys ({KEY_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
+    );
+    sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(k.key_id.clone())
+        .bind(k.secret_sha256.clone())
+        .bind(k.name.clone())
+        .bind(k.tenant.clone())
+        .bind(k.scopes.join(" "))
+        .bind(opt_i64(k.expires_at))
+        .bind(k.revoked)
+        .bind(opt_i64(k.policy.max_per_request_msat))
+        .bind(opt_i64(k.policy.max_daily_msat))
+        .bind(opt_i64(k.policy.max_outstanding_msat))
+        .bind(k.created_at as i64)
+        .bind(opt_i64(k.revoked_at))
+}
+
+/// The tenant's sums in one statement. `SUM` is cast because PostgreSQL sums BIGINT to NUMERIC,
+/// which the Any driver cannot read.
+const SPENDING_SQL: &str = "SELECT \
+     CAST(COALESCE(SUM(CASE WHEN status IN ('pending', 'open', 'paying', 'paid') AND created_at > $2 \
+          THEN amount_msat ELSE 0 END), 0) AS BIGINT) AS daily, \
+     CAST(COALESCE(SUM(CASE WHEN status IN ('pending', 'open', 'paying') \
+          AND (absolute_expiry IS NULL OR absolute_expiry > $3) \
+          THEN amount_msat ELSE 0 END), 0) AS BIGINT) AS outstanding \
+     FROM invoice_requests WHERE tenant = $1 \
+     AND (created_at > $2 OR status IN ('pending', 'open', 'paying'))";
+
+fn spending_from(row: &AnyRow) -> Result<Spending, StoreError> {
+    let daily: i64 = row.try_get("daily").map_err(StoreError::classify)?;
+    let outstanding: i64 = row.try_get("outstanding").map_err(StoreError::classify)?;
+    Ok(Spending {
+        daily_msat: daily.max(0) as u64,
+        outstanding_msat: outstanding.max(0) as u64,
+    })
+}
+
+impl Store {
+    /// Stores a new key.
+    pub async fn insert_key(&self, k: &ApiKeyRecord) -> Result<(), StoreError> {
+        insert_key_query(k)
+            .execute(&self.writer)
+            .await
+            .map_err(StoreError::classify)?;
+        Ok(())
+    }
+
+    /// Stores the bootstrap admin key unless one was ever made or any key exists; returns
+    /// whether it was stored. Replicas starting together on one PostgreSQL make one: the
+    /// `bootstrap` row (a single allowed id) is the claim, inserted in the same transaction.
+    pub async fn insert_bootstrap_key(&self, k: &ApiKeyRecord) -> Result<bool, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let claimed = sqlx::query(
+            "INSERT INTO bootstrap (id, key_id, created_at) VALUES (1, $1, $2) ON CONFLICT (id) DO NOTHING",
+        )
+        .bind(k.key_id.clone())
+        .bind(k.created_at as i64)
+        .execute(&mut *tx)
+        .await
+        .map_err(StoreError::classify)?;
+        if claimed.rows_affected() != 1 {
+            return Ok(false);
+        }
+        let existing: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM api_keys")
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(StoreError::classify)?;
+        if existing > 0 {
+            // Keys were made (e.g. on the command line) before the first start: none is needed.
+            return Ok(false);
+        }
+        insert_key_query(k)
+            .execute(&mut *tx)
+            .await
+            .map_err(StoreError::classify)?;
+        tx.commit().await.map_err(StoreError::classify)?;
+        Ok(true)
+    }
+
+    /// One key by id.
+    pub async fn key(&self, key_id: &str) -> Result<Option<ApiKeyRecord>, StoreError> {
+        let sql = format!("SELECT {KEY_COLUMNS} FROM api_keys WHERE key_id = $1");
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(key_id.to_owned())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(StoreError::classify)?;
+        row.map(|r| key_record(&r)).transpose()
+    }
+
+    /// Every key (of one tenant, when given), oldest first.
+    pub async fn keys(&self, tenant: Option<&str>) -> Result<Vec<ApiKeyRecord>, StoreError> {
+        let rows = match tenant {
+            Some(t) => {
+                let sql = format!(
+                    "SELECT {KEY_COLUMNS} FROM api_keys WHERE tenant = $1 ORDER BY created_at, key_id"
+                );
+                sqlx::query(sqlx::AssertSqlSafe(sql))
+                    .bind(t.to_owned())
+                    .fetch_all(&self.pool)
+                    .await
+            }
+            None => {
+                let sql = format!("SELECT {KEY_COLUMNS} FROM api_keys ORDER BY created_at, key_id");
+                sqlx::query(sqlx::AssertSqlSafe(sql))
+                    .fetch_all(&self.pool)
+                    .await
+            }
+        }
+        .map_err(StoreError::classify)?;
+        rows.iter().map(key_record).collect()
+    }
+
+    /// Revokes a key; returns whether it was active until now.
+    pub async fn revoke_key(&self, key_id: &str, now: u64) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE api_keys SET revoked = $1, revoked_at = $2 WHERE key_id = $3 AND revoked = $4",
+        )
+        .bind(true)
+        .bind(now as i64)
+        .bind(key_id.to_owned())
+        .bind(false)
+        .execute(&self.writer)
+        .await
+        .map_err(StoreError::classify)?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// What a tenant has promised at `now`.
+    pub async fn spending(&self, tenant: &str, now: u64) -> Result<Spending, StoreError> {
+        let row = sqlx::query(SPENDING_SQL)
+            .bind(tenant.to_owned())
+            .bind(now.saturating_sub(DAY_SECS) as i64)
+            .bind(now as i64)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(StoreError::classify)?;
+        spending_from(&row)
+    }
+
+    /// Inserts a new invoice request if it fits its key's `policy` at `now`.
+    ///
+    /// The sums and the insert share one transaction that first takes the tenant's lock row
+    /// (`tenant_locks`): PostgreSQL holds the row lock of the upsert until commit, so a tenant's
+    /// limited creates run one after another; SQLite starts the transaction with
+    /// `BEGIN IMMEDIATE`, its single writer lock. Concurrent creates therefore can never together
+    /// pass a ceiling that only some of them fit.
+    pub async fn insert_within_policy(
+        &self,
+        r: &InvoiceRequestRecord,
+        policy: &SpendingPolicy,
+        now: u64,
+    ) -> Result<Result<(), LimitExceeded>, StoreError> {
+        if let Err(e) = policy.check_amount(r.amount_msat) {
+            return Ok(Err(e));
+        }
+        if policy.max_daily_msat.is_none() && policy.max_outstanding_msat.is_none() {
+            return self.insert(r).await.map(Ok);
+        }
+        let mut tx = self.begin_write().await?;
+        sqlx::query(
+            "INSERT INTO tenant_locks (tenant, version) VALUES ($1, 1) \
+             ON CONFLICT (tenant) DO UPDATE SET version = tenant_locks.version + 1",
+        )
+        .bind(r.tenant.clone())
+        .execute(&mut *tx)
+        .await
+        .map_err(StoreError::classify)?;
+        let row = sqlx::query(SPENDING_SQL)
+            .bind(r.tenant.clone())
+            .bind(now.saturating_sub(DAY_SECS) as i64)
+            .bind(now as i64)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(StoreError::classify)?;
+        let spent = spending_from(&row)?;
+        let checks = [
+            (Limit::Daily, policy.max_daily_msat, spent.daily_msat),
+            (
+                Limit::Outstanding,
+                policy.max_outstanding_msat,
+                spent.outstanding_msat,
+            ),
+        ];
+        for (limit, max, used) in checks {
+            if let Some(max) = max
+                && used.saturating_add(r.amount_msat) > max
+            {
+                // Dropping the transaction rolls it back and frees the lock.
+                return Ok(Err(LimitExceeded {
+                    limit,
+                    limit_msat: max,
+                    remaining_msat: max.saturating_sub(used),
+                }));
+            }
+        }
+        insert_query(r)
+            .execute(&mut *tx)
+            .await
+            .map_err(StoreError::classify)?;
+        tx.commit().await.map_err(StoreError::classify)?;
+        Ok(Ok(()))
+    }
+
+    /// A transaction that writes: SQLite takes its writer lock at once (`BEGIN IMMEDIATE`), so
+    /// a read inside it can never be made stale by another writer.
+    async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>, StoreError> {
+        match self.backend {
+            Backend::Sqlite => self.writer.begin_with("BEGIN IMMEDIATE").await,
+            Backend::Postgres => self.pool.begin().await,
+        }
+        .map_err(StoreError::classify)
+    }
+
+    /// Appends a line to the audit trail.
+    pub async fn append_audit(&self, e: &AuditEntry) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO audit_log (at, key_id, tenant, action, invreq_id, amount_msat, subject_key, outcome) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(e.at as i64)
+        .bind(e.key_id.clone())
+        .bind(e.tenant.clone())
+        .bind(e.action.clone())
+        .bind(e.invreq_id.clone())
+        .bind(opt_i64(e.amount_msat))
+        .bind(e.subject_key.clone())
+        .bind(e.outcome.clone())
+        .execute(&self.writer)
+        .await
+        .map_err(StoreError::classify)?;
+        Ok(())
+    }
+
+    /// The audit trail (of one tenant, when given), oldest first.
+    pub async fn audit_log(&self, tenant: Option<&str>) -> Result<Vec<AuditEntry>, StoreError> {
+        const COLUMNS: &str =
+            "at, key_id, tenant, action, invreq_id, amount_msat, subject_key, outcome";
+        let rows = match tenant {
+            Some(t) => {
+                let sql = format!("SELECT {COLUMNS} FROM audit_log WHERE tenant = $1 ORDER BY seq");
+                sqlx::query(sqlx::AssertSqlSafe(sql))
+                    .bind(t.to_owned())
+                    .fetch_all(&self.pool)
+                    .await
+            }
+            None => {
+                let sql = format!("SELECT {COLUMNS} FROM audit_log ORDER BY seq");
+                sqlx::query(sqlx::AssertSqlSafe(sql))
+                    .fetch_all(&self.pool)
+                    .await
+            }
+        }
+        .map_err(StoreError::classify)?;
+        rows.iter()
+            .map(|r| {
+                Ok(AuditEntry {
+                    at: r.try_get::<i64, _>("at")? as u64,
+                    key_id: r.try_get("key_id")?,
+                    tenant: r.try_get("tenant")?,
+                    action: r.try_get("action")?,
+                    invreq_id: r.try_get("invreq_id")?,
+                    amount_msat: opt_u64(r, "amount_msat")?,
+                    subject_key: r.try_get("subject_key")?,
+                    outcome: r.try_get("outcome")?,
+                })
+            })
+            .collect::<Result<_, sqlx::Error>>()
+            .map_err(StoreError::classify)
+    }
+}

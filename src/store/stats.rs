@@ -1,0 +1,29 @@
+//! Aggregates for the operational gauges (`/metrics`).
+
+use super::{Store, StoreError};
+
+impl Store {
+    /// Sum of the amounts of active requests (open or paying, not expired at `now`), msat.
+    pub async fn outstanding_amount_msat(&self, now: u64) -> Result<u64, StoreError> {
+        // SUM(bigint) is NUMERIC on PostgreSQL: cast back so the Any driver reads an i64.
+        let sum: i64 = sqlx::query_scalar(
+            "SELECT CAST(COALESCE(SUM(amount_msat), 0) AS BIGINT) FROM invoice_requests \
+             WHERE status IN ('open', 'paying') AND (absolute_expiry IS NULL OR absolute_expiry > $1)",
+        )
+        .bind(now as i64)
+        .fetch_one(self.pool())
+        .await
+        .map_err(StoreError::classify)?;
+        Ok(sum.max(0) as u64)
+    }
+
+    /// Number of records still `pending` (the reconciler's backlog).
+    pub async fn pending_count(&self) -> Result<u64, StoreError> {
+        let n: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM invoice_requests WHERE status = 'pending'")
+                .fetch_one(self.pool())
+                .await
+                .map_err(StoreError::classify)?;
+        Ok(n.max(0) as u64)
+    }
+}

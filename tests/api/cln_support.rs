@@ -1,0 +1,155 @@
+//! Support for tests against the CLN REST double: the app configured for `--node cln-rest`,
+//! a service built directly on an app's store (to run the reconciler), and an app that can be
+//! killed mid-request (its own runtime, shut down at once).
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use cln_double::{ClnDouble, DoubleOptions};
+use invreqd::config::{NodeKind, ServeArgs};
+use invreqd::node::Node;
+use invreqd::node::cln_rest::{ClnRest, ClnRestConfig, Rune};
+use invreqd::service::Service;
+use invreqd::startup::{Application, init_crypto};
+use invreqd::store::Store;
+
+use crate::helpers::{TestApp, start};
+
+/// Starts a double with default options (regtest, v26.06.6-modded, `recurrence_label`).
+pub async fn start_double() -> ClnDouble {
+    start_double_with(DoubleOptions::default()).await
+}
+
+/// Starts a double.
+pub async fn start_double_with(opts: DoubleOptions) -> ClnDouble {
+    init_crypto();
+    ClnDouble::start(opts).await.expect("double starts")
+}
+
+/// Points `args` at the double: writes its CA and rune into `dir`, short timeouts.
+pub fn use_double(args: &mut ServeArgs, double: &ClnDouble, dir: &Path) {
+    let ca = dir.join("cln-ca.pem");
+    let rune = dir.join("cln.rune");
+    std::fs::write(&ca, double.ca_pem()).expect("write CA");
+    std::fs::write(&rune, format!("{}\n", double.rune())).expect("write rune");
+    args.node = NodeKind::ClnRest;
+    args.cln_rest_url = Some(double.url());
+    args.cln_ca_cert = Some(ca);
+    args.cln_rune_file = Some(rune);
+    args.node_timeout_ms = Some(1500);
+    args.cln_wait_secs = 5;
+}
+
+/// The app in front of the double.
+pub async fn spawn_cln_app(double: &ClnDouble) -> TestApp {
+    spawn_cln_app_with(double, |_| {}).await
+}
+
+/// The app in front of the double, after `tweak`.
+pub async fn spawn_cln_app_with(double: &ClnDouble, tweak: impl FnOnce(&mut ServeArgs)) -> TestApp {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut args = ServeArgs::for_tests(dir.path().to_path_buf());
+    use_double(&mut args, double, dir.path());
+    tweak(&mut args);
+    start(args, dir).await
+}
+
+/// The settings an app on `data_dir` in front of `double` runs with.
+pub fn cln_args(double: &ClnDouble, data_dir: &Path) -> ServeArgs {
+    let mut args = ServeArgs::for_tests(data_dir.to_path_buf());
+    use_double(&mut args, double, data_dir);
+    args
+}
+
+/// A client of the double, as the app builds it.
+pub async fn cln_node(double: &ClnDouble, timeout: Duration) -> ClnRest {
+    init_crypto();
+    ClnRest::connect(ClnRestConfig {
+        url: double.url(),
+        rune: Rune::new(&double.rune()),
+        ca_pem: double.ca_pem().as_bytes().to_vec(),
+        network: invreqd::bolt12::Network::Regtest,
+        timeout,
+    })
+    .await
+    .expect("node client connects")
+}
+
+/// A service on the store of the app whose data directory is `data_dir` (to run the reconciler).
+pub async fn service_on(double: &ClnDouble, data_dir: &Path) -> Service {
+    let args = cln_args(double, data_dir);
+    let store = Store::connect(&args.store_options()).await.expect("store");
+    let node: Arc<dyn Node> = Arc::new(cln_node(double, Duration::from_secs(5)).await);
+    Service::new(store, node, args.service_config())
+}
+
+/// An app on its own runtime, so that it can be killed mid-request like a crashed process.
+pub struct KillableApp {
+    pub addr: SocketAddr,
+    runtime: Option<tokio::runtime::Runtime>,
+}
+
+impl KillableApp {
+    /// Builds and serves the app on a fresh two-thread runtime.
+    pub fn start(args: ServeArgs) -> Self {
+        init_crypto();
+        let (runtime, addr) = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .expect("runtime");
+            let app = rt.block_on(Application::build(&args)).expect("app builds");
+            let addr = app.local_addr();
+            rt.spawn(app.run_until(std::future::pending()));
+            (rt, addr)
+        })
+        .join()
+        .expect("start thread");
+        Self {
+            addr,
+            runtime: Some(runtime),
+        }
+    }
+
+    /// `http://ADDR/path`.
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+
+    /// Drops every task of the app at its current await point, as a crash would.
+    pub fn kill(mut self) {
+        if let Some(rt) = self.runtime.take() {
+            rt.shutdown_background();
+        }
+    }
+}
+
+impl Drop for KillableApp {
+    fn drop(&mut self) {
+        if let Some(rt) = self.runtime.take() {
+            rt.shutdown_background();
+        }
+    }
+}
+
+/// An API key with the invoice request scopes, made with the app's bootstrap admin key.
+pub async fn invoice_request_key(base_url: &str, data_dir: &Path) -> String {
+    let admin =
+        std::fs::read_to_string(data_dir.join("bootstrap-admin.key")).expect("bootstrap key");
+    let res: serde_json::Value = crate::helpers::client_with_key(admin.trim())
+        .post(format!("{base_url}/v1/keys"))
+        .json(&serde_json::json!({
+            "name": "cln tests", "tenant": "default",
+            "scopes": ["invoicerequests:read", "invoicerequests:write", "invoicerequests:disable"]
+        }))
+        .send()
+        .await
+        .expect("key request")
+        .json()
+        .await
+        .expect("key json");
+    res["api_key"].as_str().expect("api_key").to_string()
+}
