@@ -552,7 +552,7 @@ fn pool_options(backend: Backend, opts: &StoreOptions, max_connections: u32) -> 
                         conn.execute(
                             "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; \
                              PRAGMA busy_timeout=5000; PRAGMA foreign_keys=ON; \
-                             PRAGMA cache_size=-256;",
+                             PRAGMA cache_size=-64;",
                         )
                         .await?;
                     }
