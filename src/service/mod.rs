@@ -368,12 +368,20 @@ impl Service {
         tenant: &str,
         invreq_id: &str,
     ) -> Result<InvoiceRequestView, ServiceError> {
-        let record = self
-            .store
+        let record = self.record_of(tenant, invreq_id).await?;
+        self.view(record).await
+    }
+
+    /// A tenant's record, or `NotFound` (another tenant's id is as unknown as a missing one).
+    async fn record_of(
+        &self,
+        tenant: &str,
+        invreq_id: &str,
+    ) -> Result<InvoiceRequestRecord, ServiceError> {
+        self.store
             .get(tenant, invreq_id)
             .await?
-            .ok_or_else(|| ServiceError::NotFound(invreq_id.to_owned()))?;
-        self.view(record).await
+            .ok_or_else(|| ServiceError::NotFound(invreq_id.to_owned()))
     }
 
     async fn view(&self, record: InvoiceRequestRecord) -> Result<InvoiceRequestView, ServiceError> {
@@ -423,10 +431,8 @@ impl Service {
         invreq_id: &str,
     ) -> Result<InvoiceRequestView, ServiceError> {
         let record = self
-            .store
-            .get(tenant, invreq_id)
+            .record_of(tenant, invreq_id)
             .await?
-            .ok_or_else(|| ServiceError::NotFound(invreq_id.to_owned()))?
             .effective(unix_now());
         if !matches!(record.status, Status::Open | Status::Paying) {
             return Err(ServiceError::AlreadyInactive(invreq_id.to_owned()));

@@ -156,16 +156,7 @@ impl Store {
         tenant: &str,
         invreq_id: &str,
     ) -> Result<Option<InvoiceRequestRecord>, StoreError> {
-        let sql = format!(
-            "SELECT {RECORD_COLUMNS} FROM invoice_requests WHERE invreq_id = $1 AND tenant = $2"
-        );
-        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(invreq_id)
-            .bind(tenant)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(StoreError::classify)?;
-        row.map(|r| record(&r)).transpose()
+        self.fetch_record(invreq_id, Some(tenant)).await
     }
 
     /// One invoice request, whoever owns it (background jobs).
@@ -173,9 +164,23 @@ impl Store {
         &self,
         invreq_id: &str,
     ) -> Result<Option<InvoiceRequestRecord>, StoreError> {
-        let sql = format!("SELECT {RECORD_COLUMNS} FROM invoice_requests WHERE invreq_id = $1");
-        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(invreq_id)
+        self.fetch_record(invreq_id, None).await
+    }
+
+    async fn fetch_record(
+        &self,
+        invreq_id: &str,
+        tenant: Option<&str>,
+    ) -> Result<Option<InvoiceRequestRecord>, StoreError> {
+        let mut sql = format!("SELECT {RECORD_COLUMNS} FROM invoice_requests WHERE invreq_id = $1");
+        if tenant.is_some() {
+            sql.push_str(" AND tenant = $2");
+        }
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(invreq_id);
+        if let Some(t) = tenant {
+            query = query.bind(t);
+        }
+        let row = query
             .fetch_optional(&self.pool)
             .await
             .map_err(StoreError::classify)?;

@@ -157,8 +157,14 @@ async fn randomized_creates_through_faults_settle_with_node_and_store_in_agreeme
             3 => {
                 double.go_down().await;
                 let (s, b) = post(&client, url, &body, None).await.unwrap();
-                assert_eq!(s, 503, "node down {i}: {b}");
-                assert_eq!(b["code"], "node_unavailable");
+                // Refused at connect: 503. A pooled connection the node dropped as it went down
+                // may fail after the request left: then the outcome is unknown (504, pending)
+                // and the reconciler must find nothing on the node.
+                match s {
+                    503 => assert_eq!(b["code"], "node_unavailable", "{b}"),
+                    504 => assert_eq!(b["code"], "node_timeout", "{b}"),
+                    _ => panic!("node down {i}: {s} {b}"),
+                }
                 double.come_back().await.unwrap();
                 expect.insert(label.clone(), Expect::NotCreated);
             }
