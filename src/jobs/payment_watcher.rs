@@ -5,6 +5,9 @@ use std::time::Duration;
 use super::StopSignal;
 use crate::service::Service;
 
+/// The longest wait between rounds after errors: a node that comes back is followed again soon.
+const MAX_BACKOFF: Duration = Duration::from_secs(3);
+
 /// One long-poll round after another (backing off after an error) until `stop` fires; a
 /// round is cut at its long-poll, before anything is recorded, so stopping loses nothing.
 pub async fn run(service: Service, wait: Duration, mut stop: StopSignal) {
@@ -22,7 +25,7 @@ pub async fn run(service: Service, wait: Duration, mut stop: StopSignal) {
                     () = tokio::time::sleep(backoff) => {}
                     () = stop.stopped() => return,
                 }
-                backoff = (backoff * 2).min(Duration::from_secs(10));
+                backoff = (backoff * 2).min(MAX_BACKOFF);
             }
         }
     }

@@ -113,7 +113,8 @@ async fn a_request_paid_just_before_its_expiry_ends_paid_with_its_payment() {
     }
     // Once the watcher sees the node's payments again, the payment itself is recorded.
     double.clear_faults();
-    let deadline = Instant::now() + Duration::from_secs(5);
+    // The watcher retries with a backoff of at most 3 s.
+    let deadline = Instant::now() + Duration::from_secs(8);
     loop {
         let got = get(&app, &id).await;
         if got["payment"]["payment_hash"] == paid.payment_hash.as_str() {
