@@ -193,6 +193,11 @@ pub struct ServeArgs {
     /// Requests an API key may send at once after a quiet spell.
     #[arg(long, env = "INVREQD_RATE_LIMIT_BURST", default_value_t = 100)]
     pub rate_limit_burst: u32,
+    /// Milliseconds an API key read from the database is trusted before it is read again (0: every
+    /// request reads it). Revoking takes effect at once on the replica that revokes, within this
+    /// time on the others and after `invreqd keys revoke`.
+    #[arg(long, env = "INVREQD_KEY_CACHE_MS", default_value_t = 1000)]
+    pub key_cache_ms: u64,
     /// Longest a request may take, milliseconds, before it is answered 503 `request_timeout`
     /// (keep it above the node timeout).
     #[arg(long, env = "INVREQD_REQUEST_TIMEOUT_MS", default_value_t = 30_000)]
@@ -253,6 +258,7 @@ impl ServeArgs {
                 ..Limits::default()
             },
             node_timeout: self.node_timeout(),
+            key_cache_ttl: Duration::from_millis(self.key_cache_ms),
             ..ServiceConfig::default()
         }
     }

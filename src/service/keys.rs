@@ -114,32 +114,97 @@ fn issue(new: NewKey, now: u64) -> CreatedKey {
     }
 }
 
+/// Key records read recently, so that most requests skip one database query.
+///
+/// Hand-written: a map behind a lock with a time stamp per entry is all it takes, and it keeps
+/// invalidation on revoke explicit.
+pub(crate) struct KeyCache {
+    ttl: std::time::Duration,
+    entries:
+        std::sync::RwLock<std::collections::HashMap<String, (std::time::Instant, ApiKeyRecord)>>,
+}
+
+/// More cached keys than this and the cache starts afresh (it only holds live keys' records).
+const KEY_CACHE_MAX: usize = 10_000;
+
+impl KeyCache {
+    pub(crate) fn new(ttl: std::time::Duration) -> Self {
+        Self {
+            ttl,
+            entries: Default::default(),
+        }
+    }
+
+    fn get(&self, key_id: &str) -> Option<ApiKeyRecord> {
+        let entries = self.entries.read().unwrap_or_else(|e| e.into_inner());
+        entries
+            .get(key_id)
+            .filter(|(at, _)| at.elapsed() < self.ttl)
+            .map(|(_, r)| r.clone())
+    }
+
+    fn put(&self, record: &ApiKeyRecord) {
+        if self.ttl.is_zero() {
+            return;
+        }
+        let mut entries = self.entries.write().unwrap_or_else(|e| e.into_inner());
+        if entries.len() >= KEY_CACHE_MAX {
+            entries.clear();
+        }
+        entries.insert(
+            record.key_id.clone(),
+            (std::time::Instant::now(), record.clone()),
+        );
+    }
+
+    fn forget(&self, key_id: &str) {
+        self.entries
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(key_id);
+    }
+}
+
 /// API keys: authentication and management. Needs only the store (the command line uses it
-/// without a node).
+/// without a node, and without a cache).
 #[derive(Clone)]
 pub struct KeyService {
     store: Store,
+    cache: Option<std::sync::Arc<KeyCache>>,
 }
 
 impl Service {
-    /// The key service on this service's store.
+    /// The key service on this service's store, with its key cache.
     pub fn keys(&self) -> KeyService {
-        KeyService::new(self.store.clone())
+        KeyService {
+            store: self.store.clone(),
+            cache: Some(self.key_cache.clone()),
+        }
     }
 }
 
 impl KeyService {
     /// Key management on `store`.
     pub fn new(store: Store) -> Self {
-        Self { store }
+        Self { store, cache: None }
+    }
+
+    async fn key_record(&self, key_id: &str) -> Result<Option<ApiKeyRecord>, AuthError> {
+        if let Some(hit) = self.cache.as_ref().and_then(|c| c.get(key_id)) {
+            return Ok(Some(hit));
+        }
+        let record = self.store.key(key_id).await?;
+        if let (Some(cache), Some(r)) = (&self.cache, &record) {
+            cache.put(r);
+        }
+        Ok(record)
     }
 
     /// Checks a presented key (the bearer token) and returns its client.
     pub async fn authenticate(&self, token: &str) -> Result<ApiClient, AuthError> {
         let presented = PresentedKey::parse(token).ok_or(AuthError::Malformed)?;
         let record = self
-            .store
-            .key(presented.key_id())
+            .key_record(presented.key_id())
             .await?
             .ok_or(AuthError::Unknown)?;
         if !presented.matches(&record.secret_sha256) {
@@ -199,10 +264,17 @@ impl KeyService {
         let Some(record) = self.store.key(key_id).await? else {
             return Err(ServiceError::KeyNotFound(key_id.to_owned()));
         };
+        if let Some(cache) = &self.cache {
+            cache.forget(key_id);
+        }
         if !self.store.revoke_key(key_id, unix_now()).await? {
             self.audit_key(actor, "key_revoke", &record, "already_revoked")
                 .await;
             return Err(ServiceError::KeyAlreadyRevoked(key_id.to_owned()));
+        }
+        if let Some(cache) = &self.cache {
+            // Again: a request may have cached the record between the first forget and the update.
+            cache.forget(key_id);
         }
         self.audit_key(actor, "key_revoke", &record, "ok").await;
         self.store

@@ -47,6 +47,9 @@ pub struct ServiceConfig {
     pub node_timeout: Duration,
     /// How long a retry waits for the first request with the same idempotency key.
     pub idempotency_wait: Duration,
+    /// How long an API key read from the store is trusted before it is read again (zero: not
+    /// cached). A revocation on this replica takes effect at once; on others within this time.
+    pub key_cache_ttl: Duration,
 }
 
 impl Default for ServiceConfig {
@@ -55,6 +58,7 @@ impl Default for ServiceConfig {
             limits: Limits::default(),
             node_timeout: Duration::from_secs(10),
             idempotency_wait: Duration::from_secs(10),
+            key_cache_ttl: Duration::from_secs(1),
         }
     }
 }
@@ -98,6 +102,7 @@ pub struct Service {
     node: Arc<dyn Node>,
     config: Arc<ServiceConfig>,
     expiry_notify: Arc<tokio::sync::Notify>,
+    key_cache: Arc<keys::KeyCache>,
 }
 
 impl Service {
@@ -106,6 +111,7 @@ impl Service {
         Self {
             store,
             node,
+            key_cache: Arc::new(keys::KeyCache::new(config.key_cache_ttl)),
             config: Arc::new(config),
             expiry_notify: Arc::new(tokio::sync::Notify::new()),
         }
