@@ -214,7 +214,7 @@ pub async fn list_keys(
     }))
 }
 
-/// Revoke an API key (scope `admin`); it stops working at once.
+/// Revoke an API key (scope `admin`); it stops working at once on this replica, and within `--key-cache-ms` on the others.
 #[utoipa::path(
     delete,
     path = "/v1/keys/{key_id}",

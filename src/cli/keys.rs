@@ -67,7 +67,7 @@ pub enum KeysAction {
         #[arg(long)]
         tenant: Option<String>,
     },
-    /// Revoke a key by id; it stops working at once.
+    /// Revoke a key by id; running servers notice within their --key-cache-ms.
     Revoke {
         /// The key id (16 hex digits: the part after `ird_`).
         key_id: String,

@@ -255,7 +255,8 @@ impl KeyService {
         Ok(self.store.keys(tenant).await?)
     }
 
-    /// Revokes a key on behalf of `actor`; it stops working at once.
+    /// Revokes a key on behalf of `actor`; it stops working at once here, within the key cache's
+    /// time on other replicas.
     pub async fn revoke_key(
         &self,
         actor: &ApiClient,
