@@ -17,24 +17,9 @@ use crate::rpc::{
     INVALID_PARAMS, LIGHTNINGD, OFFER_ALREADY_DISABLED, PAY_INVOICE_REQUEST_INVALID, RpcError,
 };
 
-/// Which name `createinvoicerequest` gives its label parameter.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LabelParam {
-    /// Releases up to v26.06.x.
-    RecurrenceLabel,
-    /// Nodes built after v26.06 (commit 4348d8acf).
-    Label,
-}
-
-impl LabelParam {
-    /// The parameter's name.
-    pub fn name(self) -> &'static str {
-        match self {
-            LabelParam::RecurrenceLabel => "recurrence_label",
-            LabelParam::Label => "label",
-        }
-    }
-}
+/// Which name `createinvoicerequest` gives its label parameter: the service's own type, so the
+/// double and the client agree on the names.
+pub use invreqd::node::cln_rest::LabelParam;
 
 /// One stored invoice request (CLN's `invoicerequests` table row).
 #[derive(Debug, Clone)]
