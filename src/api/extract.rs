@@ -59,22 +59,18 @@ impl<S: Send + Sync> FromRequest<S> for JsonObject {
                 )
             }
         })?;
-        let value: Value = serde_json::from_slice(&bytes).map_err(|e| {
+        let invalid = |detail: String| {
             ApiError::new(
                 StatusCode::BAD_REQUEST,
                 "invalid_json",
                 "The body is not valid JSON",
-                e.to_string(),
+                detail,
             )
-        })?;
-        let Value::Object(map) = value else {
-            return Err(ApiError::new(
-                StatusCode::BAD_REQUEST,
-                "invalid_json",
-                "The body is not valid JSON",
-                "the body must be a JSON object",
-            ));
         };
+        // One parse: a JSON object whose fields are each given once (a field given twice is
+        // ambiguous — which amount did a proxy in front of us check?).
+        let UniqueKeys(map) = serde_json::from_slice(&bytes)
+            .map_err(|e: serde_json::Error| invalid(e.to_string()))?;
         Ok(Self {
             map,
             sha256: hex::encode(Sha256::digest(&bytes)),
@@ -120,5 +116,38 @@ impl<S: Send + Sync> FromRequestParts<S> for QueryPairs {
         Ok(Self(
             form_urlencoded::parse(q.as_bytes()).into_owned().collect(),
         ))
+    }
+}
+
+/// A JSON object whose top-level keys are all distinct (serde_json keeps the last of duplicates).
+///
+/// Hand-written: serde_json has no option to refuse duplicate keys.
+struct UniqueKeys(Map<String, Value>);
+
+impl<'de> serde::Deserialize<'de> for UniqueKeys {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = UniqueKeys;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a JSON object (the body must be an object)")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut a: A,
+            ) -> Result<UniqueKeys, A::Error> {
+                let mut map = Map::new();
+                while let Some((k, v)) = a.next_entry::<String, Value>()? {
+                    if map.contains_key(&k) {
+                        return Err(serde::de::Error::custom(format!(
+                            "field {k:?} is given more than once"
+                        )));
+                    }
+                    map.insert(k, v);
+                }
+                Ok(UniqueKeys(map))
+            }
+        }
+        d.deserialize_map(Visitor)
     }
 }
