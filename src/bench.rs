@@ -162,14 +162,3 @@ pub fn signature_cost(iterations: u32) -> SignatureCost {
         verify_ns: best_verify.as_nanos() as f64 / f64::from(per),
     }
 }
-
-/// glibc gives each thread that allocates its own malloc arena (up to 8 per core); the SQLite
-/// worker threads (one per pooled connection) then each keep a partly used arena. Two arenas
-/// keep the peak RSS down at no measurable cost in speed (see docs/performance.md).
-pub fn limit_malloc_arenas() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: mallopt only adjusts allocator parameters; called before any other thread exists.
-    unsafe {
-        libc::mallopt(libc::M_ARENA_MAX, 2);
-    }
-}

@@ -3,9 +3,16 @@ use invreqd::config::{Cli, Command};
 use invreqd::startup::Application;
 use invreqd::{api, bolt12, telemetry};
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
-    invreqd::bench::limit_malloc_arenas();
+fn main() -> anyhow::Result<()> {
+    // Before the runtime starts its threads.
+    invreqd::startup::limit_malloc_arenas();
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?
+        .block_on(run())
+}
+
+async fn run() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command {
         Some(Command::Openapi) => {

@@ -175,7 +175,12 @@ async fn every_bad_input_is_a_4xx_problem_and_stores_nothing() {
         ("application/json", "{", 400, "invalid_json"),
         ("application/json", "[1,2]", 400, "invalid_json"),
         ("application/json", "", 400, "invalid_json"),
-        ("application/json", r#"{"amount":1,"description":"x","amount":2}"#, 400, "invalid_json"),
+        (
+            "application/json",
+            r#"{"amount":1,"description":"x","amount":2}"#,
+            400,
+            "invalid_json",
+        ),
         ("application/json", "null", 400, "invalid_json"),
         ("application/json", r#""text""#, 400, "invalid_json"),
         (
