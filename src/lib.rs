@@ -2,6 +2,8 @@
 //!
 //! Layers: [`api`] → [`service`] → {[`bolt12`], [`node`], [`store`]}.
 
+#![warn(missing_docs)]
+
 pub mod api;
 pub mod auth;
 pub mod bench;
