@@ -1,6 +1,8 @@
 //! Operations, against the real binary on 127.0.0.1: graceful shutdown on SIGTERM with
 //! requests in flight, `/metrics` as Prometheus text, request ids and JSON logs.
 
+mod support;
+
 use std::collections::{BTreeMap, HashMap};
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
@@ -19,33 +21,12 @@ struct Proc {
     _data: tempfile::TempDir,
 }
 
-/// Makes an API key for the default tenant with the invoice request scopes, through the CLI.
-fn make_key(data: &std::path::Path) -> String {
-    let out = Command::new(env!("CARGO_BIN_EXE_invreqd"))
-        .args([
-            "keys", "create", "--name", "ops-test", "--tenant", "default", "--scope",
-        ])
-        .arg("invoicerequests:read,invoicerequests:write,invoicerequests:disable")
-        .arg("--data-dir")
-        .arg(data)
-        .env_clear()
-        .output()
-        .expect("invreqd keys create");
-    assert!(
-        out.status.success(),
-        "keys create: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let v: Value = serde_json::from_slice(&out.stdout).expect("keys create prints JSON");
-    v["api_key"].as_str().expect("api_key").to_string()
-}
-
 impl Proc {
     fn start(extra: &[&str]) -> Proc {
         // The test's reqwest clients need the process-wide rustls provider.
         invreqd::startup::init_crypto();
         let data = tempfile::tempdir().expect("temp dir");
-        let key = make_key(data.path());
+        let key = support::make_key(data.path(), None);
         let mut child = Command::new(env!("CARGO_BIN_EXE_invreqd"))
             .args([
                 "--listen",
@@ -105,12 +86,7 @@ impl Proc {
     }
 
     fn client_builder(&self) -> reqwest::ClientBuilder {
-        let mut headers = reqwest::header::HeaderMap::new();
-        headers.insert(
-            reqwest::header::AUTHORIZATION,
-            format!("Bearer {}", self.key).parse().unwrap(),
-        );
-        reqwest::Client::builder().default_headers(headers)
+        support::authed_client_builder(&self.key)
     }
 
     fn url(&self, path: &str) -> String {

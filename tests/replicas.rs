@@ -1,5 +1,7 @@
 //! Several real invreqd processes on one PostgreSQL (runs when TEST_DATABASE_URL is set).
 
+mod support;
+
 use std::collections::{HashMap, HashSet};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -24,50 +26,6 @@ fn free_port() -> u16 {
         .local_addr()
         .unwrap()
         .port()
-}
-
-async fn fresh_database(base: &str) -> String {
-    use sqlx::Connection;
-    let name = format!("invreqd_r_{}", uuid::Uuid::new_v4().simple());
-    let mut admin = sqlx::PgConnection::connect(base).await.unwrap();
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-        .execute(&mut admin)
-        .await
-        .unwrap();
-    format!("{}/{name}", base.rsplit_once('/').unwrap().0)
-}
-
-/// Makes an API key with the invoice request scopes, through the CLI, on the given database.
-fn make_key(db: &str, data_dir: &std::path::Path) -> String {
-    let out = Command::new(env!("CARGO_BIN_EXE_invreqd"))
-        .args([
-            "keys", "create", "--name", "replicas", "--tenant", "default", "--scope",
-        ])
-        .arg("invoicerequests:read,invoicerequests:write,invoicerequests:disable")
-        .arg("--data-dir")
-        .arg(data_dir)
-        .args(["--database-url", db])
-        .output()
-        .expect("invreqd keys create");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
-    v["api_key"].as_str().unwrap().to_string()
-}
-
-fn authed_client(key: &str) -> reqwest::Client {
-    let mut headers = reqwest::header::HeaderMap::new();
-    headers.insert(
-        reqwest::header::AUTHORIZATION,
-        format!("Bearer {key}").parse().unwrap(),
-    );
-    reqwest::Client::builder()
-        .default_headers(headers)
-        .build()
-        .unwrap()
 }
 
 fn spawn_replica(db: &str, data_dir: &std::path::Path) -> Replica {
@@ -119,12 +77,12 @@ async fn three_replicas_share_one_database() {
         return;
     };
     invreqd::startup::init_crypto();
-    let db = fresh_database(&base).await;
+    let db = support::fresh_pg_database(&base).await;
     let data = tempfile::tempdir().unwrap();
-    let key = make_key(&db, data.path());
+    let key = support::make_key(data.path(), Some(&db));
     // Started together: migrations run once under sqlx's advisory lock.
     let mut replicas: Vec<Replica> = (0..3).map(|_| spawn_replica(&db, data.path())).collect();
-    let client = authed_client(&key);
+    let client = support::authed_client(&key);
     for r in &replicas {
         wait_healthy(&client, r).await;
     }
@@ -293,7 +251,7 @@ async fn a_lost_database_gives_503_and_the_service_recovers() {
         return;
     };
     invreqd::startup::init_crypto();
-    let db = fresh_database(&base).await;
+    let db = support::fresh_pg_database(&base).await;
     let authority = db
         .split('@')
         .nth(1)
@@ -312,7 +270,7 @@ async fn a_lost_database_gives_503_and_the_service_recovers() {
     let url = format!("http://{}", app.local_addr());
     tokio::spawn(app.run_until(std::future::pending()));
     let admin = std::fs::read_to_string(data.path().join("bootstrap-admin.key")).unwrap();
-    let created: Value = authed_client(admin.trim())
+    let created: Value = support::authed_client(admin.trim())
         .post(format!("{url}/v1/keys"))
         .json(&json!({"name": "outage", "tenant": "default",
             "scopes": ["invoicerequests:read", "invoicerequests:write"]}))
@@ -322,7 +280,7 @@ async fn a_lost_database_gives_503_and_the_service_recovers() {
         .json()
         .await
         .unwrap();
-    let client = authed_client(created["api_key"].as_str().unwrap());
+    let client = support::authed_client(created["api_key"].as_str().unwrap());
     let create = || {
         client
             .post(format!("{url}/v1/invoicerequests"))
@@ -424,13 +382,13 @@ async fn killing_the_leader_mid_run_loses_nothing() {
     let double = cln_double::ClnDouble::start(cln_double::DoubleOptions::default())
         .await
         .unwrap();
-    let db = fresh_database(&base).await;
+    let db = support::fresh_pg_database(&base).await;
     let data = tempfile::tempdir().unwrap();
     let ca = data.path().join("cln-ca.pem");
     let rune = data.path().join("cln.rune");
     std::fs::write(&ca, double.ca_pem()).unwrap();
     std::fs::write(&rune, double.rune()).unwrap();
-    let key = make_key(&db, data.path());
+    let key = support::make_key(data.path(), Some(&db));
     let extra: Vec<String> = [
         "--node",
         "cln-rest",
@@ -455,7 +413,7 @@ async fn killing_the_leader_mid_run_loses_nothing() {
     let mut replicas: Vec<Replica> = (0..3)
         .map(|_| spawn_replica_with(&db, data.path(), &extra))
         .collect();
-    let client = authed_client(&key);
+    let client = support::authed_client(&key);
     for r in &replicas {
         wait_healthy(&client, r).await;
     }

@@ -1,6 +1,8 @@
 //! One behavioural suite for the store, run against SQLite always and against PostgreSQL when
 //! `TEST_DATABASE_URL` is set (each test in a database of its own).
 
+mod support;
+
 use std::collections::HashSet;
 use std::sync::Arc;
 
@@ -27,24 +29,9 @@ async fn sqlite() -> TestStore {
 
 async fn postgres() -> Option<TestStore> {
     let base = std::env::var("TEST_DATABASE_URL").ok()?;
-    let url = fresh_pg_database(&base).await;
+    let url = support::fresh_pg_database(&base).await;
     let store = Store::connect(&StoreOptions::new(url)).await.unwrap();
     Some(TestStore { store, _dir: None })
-}
-
-/// Creates an empty database next to `base` and returns its URL.
-async fn fresh_pg_database(base: &str) -> String {
-    use sqlx::Connection;
-    let name = format!("invreqd_t_{}", uuid::Uuid::new_v4().simple());
-    let mut admin = sqlx::PgConnection::connect(base)
-        .await
-        .expect("TEST_DATABASE_URL reachable");
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-        .execute(&mut admin)
-        .await
-        .unwrap();
-    let (prefix, _) = base.rsplit_once('/').expect("URL with a database name");
-    format!("{prefix}/{name}")
 }
 
 #[test]
