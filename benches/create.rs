@@ -64,7 +64,7 @@ async fn create(svc: &Service, body: &Map<String, Value>, limits: &Limits) -> St
         .await
         .unwrap()
     {
-        Created::New(v) => v.record.invreq_id,
+        Created::New { view, .. } => view.record.invreq_id,
         Created::Replay { .. } => unreachable!(),
     }
 }

@@ -90,7 +90,7 @@ pub async fn seed(args: SeedArgs) -> anyhow::Result<()> {
                     )
                     .await?
                 {
-                    crate::service::Created::New(v) => ids.push(v.record.invreq_id),
+                    crate::service::Created::New { view, .. } => ids.push(view.record.invreq_id),
                     crate::service::Created::Replay { .. } => {
                         anyhow::bail!("a create without a key was replayed")
                     }

@@ -338,7 +338,7 @@ async fn idempotency_claim_complete_release(s: Store) {
         ("h1", None)
     );
     s.bind_idempotency("t", "k", "abc").await.unwrap();
-    s.complete_idempotency("t", "k", 201, "{\"x\":1}")
+    s.complete_idempotency("t", "k", "abc", 201, "{\"x\":1}")
         .await
         .unwrap();
     let rec = s.idempotency("t", "k").await.unwrap().unwrap();

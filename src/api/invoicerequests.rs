@@ -198,18 +198,14 @@ pub async fn create(
         )
         .await?;
     Ok(match created {
-        Created::New(view) => {
-            let body = serde_json::to_string(&InvoiceRequestBody::from(&view)).unwrap_or_default();
+        Created::New { view, body } => {
             json_response(StatusCode::CREATED, body, Some(&view.record.invreq_id))
         }
-        Created::Replay { status, body } => {
-            let id = serde_json::from_str::<serde_json::Value>(&body)
-                .ok()
-                .and_then(|v| {
-                    v.get("invreq_id")
-                        .and_then(|i| i.as_str())
-                        .map(str::to_owned)
-                });
+        Created::Replay {
+            status,
+            body,
+            invreq_id: id,
+        } => {
             let mut res = json_response(
                 StatusCode::from_u16(status).unwrap_or(StatusCode::CREATED),
                 body,

@@ -85,7 +85,7 @@ impl Service {
             .create_idempotent(&client.tenant, &client.policy, idempotency, req, render)
             .await;
         let (id, out) = match &result {
-            Ok(Created::New(v)) => (Some(v.record.invreq_id.clone()), "ok"),
+            Ok(Created::New { view, .. }) => (Some(view.record.invreq_id.clone()), "ok"),
             Ok(Created::Replay { .. }) => (None, "replayed"),
             Err(ServiceError::NodeTimeout { invreq_id }) => (Some(invreq_id.clone()), "pending"),
             Err(e) => (None, outcome(e)),

@@ -72,17 +72,24 @@ pub struct InvoiceRequestView {
     pub payments: Vec<PaymentRecord>,
 }
 
-/// What a create with an idempotency key gives.
+/// What a create gives: a new request, or (a retry with an idempotency key) the first response.
 #[derive(Debug)]
 pub enum Created {
     /// Created now.
-    New(InvoiceRequestView),
+    New {
+        /// The new request.
+        view: InvoiceRequestView,
+        /// Its response body, rendered once.
+        body: String,
+    },
     /// A retry: the first response, as stored.
     Replay {
         /// HTTP status of the first response.
         status: u16,
         /// Its JSON body.
         body: String,
+        /// The invoice request it created.
+        invreq_id: Option<String>,
     },
 }
 
@@ -139,7 +146,8 @@ impl Service {
 
     /// Creates an invoice request; with an idempotency key, a retry gets the first response.
     ///
-    /// `render` turns a fresh result into the response body that is stored for retries.
+    /// `render` turns a fresh result into its response body (rendered once: answered, and
+    /// stored for retries).
     /// `policy` is the calling key's spending ceilings, checked atomically with the insert.
     pub async fn create_idempotent(
         &self,
@@ -150,11 +158,10 @@ impl Service {
         render: impl Fn(&InvoiceRequestView) -> String,
     ) -> Result<Created, ServiceError> {
         let Some((key, body_hash)) = idempotency else {
-            return self
-                .create(tenant, policy, req, None)
-                .await
-                .inspect(|_| crate::metrics::created())
-                .map(Created::New);
+            let view = self.create(tenant, policy, req, None).await?;
+            crate::metrics::created();
+            let body = render(&view);
+            return Ok(Created::New { view, body });
         };
         let deadline = tokio::time::Instant::now() + self.config.idempotency_wait;
         loop {
@@ -169,7 +176,11 @@ impl Service {
                 }
                 IdempotencyClaim::Existing(rec) => {
                     if let Some((status, body)) = rec.response {
-                        return Ok(Created::Replay { status, body });
+                        return Ok(Created::Replay {
+                            status,
+                            body,
+                            invreq_id: rec.invreq_id,
+                        });
                     }
                     if let Some(id) = &rec.invreq_id
                         && let Some(found) = self.store.get(tenant, id).await?
@@ -185,9 +196,13 @@ impl Service {
                                 let view = self.view(found).await?;
                                 let body = render(&view);
                                 self.store
-                                    .complete_idempotency(tenant, key, 201, &body)
+                                    .complete_idempotency(tenant, key, id, 201, &body)
                                     .await?;
-                                return Ok(Created::Replay { status: 201, body });
+                                return Ok(Created::Replay {
+                                    status: 201,
+                                    body,
+                                    invreq_id: Some(id.clone()),
+                                });
                             }
                         }
                     }
@@ -201,10 +216,11 @@ impl Service {
         match self.create(tenant, policy, req, Some(key)).await {
             Ok(view) => {
                 crate::metrics::created();
+                let body = render(&view);
                 self.store
-                    .complete_idempotency(tenant, key, 201, &render(&view))
+                    .complete_idempotency(tenant, key, &view.record.invreq_id, 201, &body)
                     .await?;
-                Ok(Created::New(view))
+                Ok(Created::New { view, body })
             }
             Err(e @ ServiceError::NodeTimeout { .. }) => Err(e),
             Err(e) => {

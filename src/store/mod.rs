@@ -404,17 +404,20 @@ impl Store {
         Ok(())
     }
 
-    /// Stores the first response under an idempotency key.
+    /// Stores the first response, and the invoice request it created, under an idempotency key.
     pub async fn complete_idempotency(
         &self,
         tenant: &str,
         key: &str,
+        invreq_id: &str,
         status: u16,
         body: &str,
     ) -> Result<(), StoreError> {
         sqlx::query(
-            "UPDATE idempotency_keys SET response_status = $1, response_body = $2 WHERE tenant = $3 AND idem_key = $4",
+            "UPDATE idempotency_keys SET invreq_id = $1, response_status = $2, response_body = $3 \
+             WHERE tenant = $4 AND idem_key = $5",
         )
+        .bind(invreq_id)
         .bind(i32::from(status))
         .bind(body)
         .bind(tenant)
