@@ -7,6 +7,7 @@ mod error;
 mod expiry;
 mod keys;
 mod new_request;
+mod node_built;
 mod payments;
 mod reconcile;
 mod text;
@@ -20,11 +21,12 @@ pub use amount::{Amount, MAX_MSAT};
 pub use error::{ServiceError, ValidationError};
 pub use keys::{AuthError, CreatedKey, KeyService, NewKey};
 pub use new_request::{FIELDS, Limits, NewInvoiceRequest};
+pub use node_built::{node_label, verify_built};
 pub use payments::{CREATED_COUNTER, UPDATED_COUNTER};
 pub use text::{Description, Issuer, Label};
 
 use crate::bolt12::{InvoiceRequest, InvreqFields, UnsignedInvoiceRequest};
-use crate::node::{Node, NodeError};
+use crate::node::{BuildMode, Node, NodeError};
 use crate::store::{
     IdempotencyClaim, InvoiceRequestRecord, ListQuery, PaymentRecord, SpendingPolicy, Status,
     Store, StoreError,
@@ -259,6 +261,11 @@ impl Service {
         req: NewInvoiceRequest,
         idempotency_key: Option<&str>,
     ) -> Result<InvoiceRequestView, ServiceError> {
+        if self.node.build_mode() == BuildMode::NodeBuilt {
+            return self
+                .create_node_built(tenant, policy, req, idempotency_key)
+                .await;
+        }
         let info = self.node.info();
         let mut metadata = [0u8; 16];
         rand::thread_rng().fill_bytes(&mut metadata);

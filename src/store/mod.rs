@@ -7,6 +7,7 @@
 mod error;
 mod keys;
 mod model;
+mod node_built;
 mod stats;
 
 use std::str::FromStr;

@@ -9,6 +9,7 @@ mod expiry;
 mod helpers;
 mod idempotency;
 mod limits;
+mod node_built;
 mod payments;
 mod postgres;
 mod read_disable;

@@ -75,7 +75,7 @@ async fn list(node: &ClnRest, created: u64, updated: u64) -> Result<Vec<NodePaym
     Ok(out)
 }
 
-fn payment(v: &Value) -> Result<NodePayment, NodeError> {
+pub(crate) fn payment(v: &Value) -> Result<NodePayment, NodeError> {
     let bad = |name: &str| NodeError::Other(format!("listsendpays: bad or missing `{name}`"));
     let u = |name: &str| v.get(name).and_then(Value::as_u64);
     let s = |name: &str| v.get(name).and_then(Value::as_str).map(str::to_owned);
