@@ -38,20 +38,24 @@ pub struct NodeInvoiceRequest {
     pub bolt12: String,
 }
 
-/// A payment the node made (or is making) for an invoice.
+/// One part of a payment the node made (or is making) for an invoice: one `listsendpays` row.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NodePayment {
-    /// The node's index of the payment (`created_index`).
+    /// The node's index of the part (`created_index`).
     pub created_index: u64,
-    /// The node's update index (`updated_index`), if any.
+    /// The node's update index (`updated_index`); absent until the part changed.
     pub updated_index: Option<u64>,
     /// Hex payment hash.
     pub payment_hash: String,
+    /// The attempt of the hash it belongs to (`groupid`; 0 when absent).
+    pub groupid: u64,
+    /// The part within its group (`partid`; 0 when absent).
+    pub partid: u64,
     /// `pending`, `complete` or `failed`.
     pub status: String,
-    /// What the invoice asked.
+    /// What this part delivers, msat.
     pub amount_msat: Option<u64>,
-    /// What was sent (with fees).
+    /// What this part sent, msat (fees included).
     pub amount_sent_msat: u64,
     /// Hex preimage, once complete.
     pub preimage: Option<String>,
@@ -96,6 +100,24 @@ pub enum NodeError {
     Other(String),
 }
 
+impl NodeError {
+    /// A short stable name of the kind of error, safe to show to clients (no URL, host or node
+    /// text): `unreachable`, `timeout`, `credentials_refused`, …
+    pub fn kind(&self) -> &'static str {
+        match self {
+            NodeError::UnknownInvoiceRequest(_) => "unknown_invoice_request",
+            NodeError::NotActive => "not_active",
+            NodeError::CouldNotCreate(_) => "could_not_create",
+            NodeError::BadParams(_) => "bad_params",
+            NodeError::Unauthorized(_) => "credentials_refused",
+            NodeError::Unreachable(_) => "unreachable",
+            NodeError::Timeout => "timeout",
+            NodeError::Unsupported(_) => "unsupported",
+            NodeError::Other(_) => "error",
+        }
+    }
+}
+
 /// The contract every node transport fulfils.
 #[async_trait]
 pub trait Node: Send + Sync + 'static {
@@ -129,6 +151,13 @@ pub trait Node: Send + Sync + 'static {
         updated_index: u64,
         wait: std::time::Duration,
     ) -> Result<Vec<NodePayment>, NodeError>;
+
+    /// The payment parts the node has in flight now (`listsendpays status=pending`), asked
+    /// right before a disable: Core Lightning v26.06.6 aborts if a request is disabled while a
+    /// payment for it is in flight. A node that cannot pay has none.
+    async fn pending_payments(&self) -> Result<Vec<NodePayment>, NodeError> {
+        Ok(Vec::new())
+    }
 
     /// Whether the node answers now.
     async fn ping(&self) -> Result<(), NodeError>;
