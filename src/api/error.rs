@@ -258,6 +258,11 @@ impl From<NodeError> for ApiError {
                 "already_inactive",
                 "The invoice request is not active",
             ),
+            NodeError::PaymentInFlight => (
+                S::CONFLICT,
+                "payment_in_flight",
+                "A payment for the invoice request is in flight",
+            ),
             NodeError::Unauthorized(_) => (
                 S::BAD_GATEWAY,
                 "node_credentials_refused",
@@ -288,6 +293,9 @@ impl From<NodeError> for ApiError {
                 format!("the node does not know invoice request {id}")
             }
             NodeError::NotActive => "the invoice request is not active on the node".into(),
+            NodeError::PaymentInFlight => {
+                "a payment for the invoice request is in flight; retry once it settled".into()
+            }
             NodeError::Unauthorized(_) => {
                 "the node refused our credentials; the operator must check the rune".into()
             }

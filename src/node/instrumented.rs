@@ -78,12 +78,6 @@ impl Node for Instrumented {
         observe("payments_since", started, result)
     }
 
-    async fn pending_payments(&self) -> Result<Vec<NodePayment>, NodeError> {
-        let started = Instant::now();
-        let result = self.inner.pending_payments().await;
-        observe("pending_payments", started, result)
-    }
-
     async fn ping(&self) -> Result<(), NodeError> {
         let started = Instant::now();
         let result = self.inner.ping().await;

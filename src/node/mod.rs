@@ -79,6 +79,9 @@ pub enum NodeError {
     /// The node refused to create it (e.g. the same bytes again).
     #[error("the node could not create the invoice request: {0}")]
     CouldNotCreate(String),
+    /// A payment for the invoice request is in flight on the node: it was not disabled.
+    #[error("a payment for the invoice request is in flight on the node")]
+    PaymentInFlight,
     /// The node refused our parameters.
     #[error("the node refused the parameters: {0}")]
     BadParams(String),
@@ -107,6 +110,7 @@ impl NodeError {
         match self {
             NodeError::UnknownInvoiceRequest(_) => "unknown_invoice_request",
             NodeError::NotActive => "not_active",
+            NodeError::PaymentInFlight => "payment_in_flight",
             NodeError::CouldNotCreate(_) => "could_not_create",
             NodeError::BadParams(_) => "bad_params",
             NodeError::Unauthorized(_) => "credentials_refused",
@@ -140,7 +144,12 @@ pub trait Node: Send + Sync + 'static {
     /// The node's invoice requests; with an id, that one (or nothing).
     async fn list(&self, invreq_id: Option<&str>) -> Result<Vec<NodeInvoiceRequest>, NodeError>;
 
-    /// Makes an invoice request inactive on the node.
+    /// Makes an invoice request inactive on the node: never while a payment for it is in flight
+    /// (Core Lightning v26.06.6 accepts that and aborts when the payment completes, then on every
+    /// restart; notes/cln-e2e.md F1), which a node that can pay checks right before disabling.
+    ///
+    /// # Errors
+    /// [`NodeError::PaymentInFlight`] then; [`NodeError::NotActive`] when already inactive.
     async fn disable(&self, invreq_id: &str) -> Result<NodeInvoiceRequest, NodeError>;
 
     /// Payments created or updated after the given indexes (`created`, `updated`); waits up to
@@ -151,13 +160,6 @@ pub trait Node: Send + Sync + 'static {
         updated_index: u64,
         wait: std::time::Duration,
     ) -> Result<Vec<NodePayment>, NodeError>;
-
-    /// The payment parts the node has in flight now (`listsendpays status=pending`), asked
-    /// right before a disable: Core Lightning v26.06.6 aborts if a request is disabled while a
-    /// payment for it is in flight. A node that cannot pay has none.
-    async fn pending_payments(&self) -> Result<Vec<NodePayment>, NodeError> {
-        Ok(Vec::new())
-    }
 
     /// Whether the node answers now.
     async fn ping(&self) -> Result<(), NodeError>;

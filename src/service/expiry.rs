@@ -58,28 +58,26 @@ impl Service {
         }
         let from = [Status::Open, Status::Paying];
         // Already inactive on the node (paid just before, or disabled elsewhere): follow it
-        // without a disable. Otherwise ask for payments in flight right before disabling.
+        // without a disable. The node layer refuses to disable with a payment in flight.
         let held = self.node.list(Some(&r.invreq_id)).await?;
         let used = match held.first() {
             None => false,
             Some(n) if !n.active => n.used,
-            Some(_) => {
-                if self.payment_in_flight(&r.invreq_id).await? {
+            Some(_) => match self.node.disable(&r.invreq_id).await {
+                Ok(held) => held.used,
+                Err(NodeError::PaymentInFlight) => {
                     tracing::info!(invreq_id = %r.invreq_id, "expired with a payment in flight; disabling it on the node once the payment settles");
                     return Ok(false);
                 }
-                match self.node.disable(&r.invreq_id).await {
-                    Ok(held) => held.used,
-                    Err(NodeError::NotActive) => self
-                        .node
-                        .list(Some(&r.invreq_id))
-                        .await?
-                        .first()
-                        .is_some_and(|n| n.used),
-                    Err(NodeError::UnknownInvoiceRequest(_)) => false,
-                    Err(e) => return Err(e.into()),
-                }
-            }
+                Err(NodeError::NotActive) => self
+                    .node
+                    .list(Some(&r.invreq_id))
+                    .await?
+                    .first()
+                    .is_some_and(|n| n.used),
+                Err(NodeError::UnknownInvoiceRequest(_)) => false,
+                Err(e) => return Err(e.into()),
+            },
         };
         let (to, why) = if used && r.single_use {
             (Status::Paid, "paid before it expired")

@@ -511,9 +511,9 @@ impl Service {
         if !matches!(record.status, Status::Open | Status::Paying) {
             return Err(ServiceError::AlreadyInactive(invreq_id.to_owned()));
         }
-        // Never disable with a payment in flight (CLN v26.06.6 then crash-loops): as recorded,
-        // and as the node says right now.
-        if record.status == Status::Paying || self.payment_in_flight(invreq_id).await? {
+        // Never disable with a payment in flight (CLN v26.06.6 then crash-loops): as recorded
+        // here, and (checked by the node layer right before its disable) as the node says now.
+        if record.status == Status::Paying {
             return Err(ServiceError::PaymentInFlight(invreq_id.to_owned()));
         }
         match self.node.disable(invreq_id).await {
@@ -550,6 +550,9 @@ impl Service {
                     )
                     .await?;
                 return Err(ServiceError::AlreadyInactive(invreq_id.to_owned()));
+            }
+            Err(NodeError::PaymentInFlight) => {
+                return Err(ServiceError::PaymentInFlight(invreq_id.to_owned()));
             }
             Err(e) => return Err(e.into()),
         }

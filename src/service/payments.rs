@@ -114,14 +114,6 @@ pub fn aggregate(parts: &[PaymentPart]) -> Vec<Payment> {
     out
 }
 
-/// Whether the `lni1…` invoice of a node payment answers the invoice request `invreq_id`.
-fn pays(p: &NodePayment, invreq_id: &str) -> bool {
-    p.bolt12
-        .as_deref()
-        .and_then(|lni| invreq_id_of_invoice(lni).ok())
-        .is_some_and(|id| hex::encode(id) == invreq_id)
-}
-
 impl Service {
     /// Records one payment part on the invoice request it pays, then moves the request by its
     /// payments as a whole: a completed payment makes it `used` (single-use: `paid`, inactive,
@@ -201,17 +193,6 @@ impl Service {
             }
         }
         Ok(())
-    }
-
-    /// Whether the node has a payment for `invreq_id` in flight right now: asked just before
-    /// any `disableinvoicerequest`, which would crash Core Lightning v26.06.6 when that payment
-    /// completes (notes/cln-e2e.md F1). The watcher may not have seen the payment yet.
-    ///
-    /// # Errors
-    /// The node's, when it cannot be asked (then nothing must be disabled).
-    pub async fn payment_in_flight(&self, invreq_id: &str) -> Result<bool, ServiceError> {
-        let pending = self.node.pending_payments().await?;
-        Ok(pending.iter().any(|p| pays(p, invreq_id)))
     }
 
     /// One round of the payment watcher: the node's payments after the stored indexes (waiting

@@ -286,6 +286,15 @@ impl Node for ClnRest {
     }
 
     async fn disable(&self, invreq_id: &str) -> Result<NodeInvoiceRequest, NodeError> {
+        // Right before the disable: the node's payments in flight, by the invoice request their
+        // invoice answers (the watcher may not have seen them yet).
+        if payments::pending(self)
+            .await?
+            .iter()
+            .any(|p| payments::pays(p, invreq_id))
+        {
+            return Err(NodeError::PaymentInFlight);
+        }
         let v = self
             .call("disableinvoicerequest", json!({"invreq_id": invreq_id}))
             .await
@@ -306,10 +315,6 @@ impl Node for ClnRest {
         wait: Duration,
     ) -> Result<Vec<NodePayment>, NodeError> {
         payments::since(self, created_index, updated_index, wait).await
-    }
-
-    async fn pending_payments(&self) -> Result<Vec<NodePayment>, NodeError> {
-        payments::pending(self).await
     }
 
     async fn ping(&self) -> Result<(), NodeError> {

@@ -91,6 +91,15 @@ pub async fn pending(node: &ClnRest) -> Result<Vec<NodePayment>, NodeError> {
         .collect()
 }
 
+/// Whether a payment's `lni1…` invoice answers the invoice request `invreq_id` (its records
+/// are copied into the invoice, so the id is recomputed from them).
+pub fn pays(p: &NodePayment, invreq_id: &str) -> bool {
+    p.bolt12
+        .as_deref()
+        .and_then(|lni| crate::bolt12::invreq_id_of_invoice(lni).ok())
+        .is_some_and(|id| hex::encode(id).eq_ignore_ascii_case(invreq_id))
+}
+
 fn payment(v: &Value) -> Result<NodePayment, NodeError> {
     let bad = |name: &str| NodeError::Other(format!("listsendpays: bad or missing `{name}`"));
     let u = |name: &str| v.get(name).and_then(Value::as_u64);
