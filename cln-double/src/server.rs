@@ -94,6 +94,14 @@ impl Shared {
             .unwrap_or(0)
     }
 
+    /// An error (the connection is closed unanswered) once the node has crashed.
+    pub fn check_alive(&self) -> std::io::Result<()> {
+        match self.state().crashed() {
+            Some(why) => Err(std::io::Error::other(format!("lightningd crashed: {why}"))),
+            None => Ok(()),
+        }
+    }
+
     /// Returns once no call is running.
     pub async fn settled(&self) {
         while self.in_flight.load(Ordering::SeqCst) > 0 {
@@ -180,6 +188,8 @@ impl Drop for InFlight {
 }
 
 async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> std::io::Result<Response<Body>> {
+    // A crashed lightningd takes clnrest with it: no call is answered any more.
+    shared.check_alive()?;
     let path = req.uri().path().to_owned();
     let Some(method) = path
         .strip_prefix("/v1/")
@@ -242,6 +252,10 @@ pub enum Outcome {
 /// Runs one method with the fault knobs applied: counted, delayed, failed, dropped or answered
 /// with a foreign request as told. Shared by clnrest and gRPC.
 pub async fn dispatch(shared: &Arc<Shared>, method: &str, params: Map<String, Value>) -> Outcome {
+    // A crashed lightningd answers nothing any more, on any transport.
+    if shared.check_alive().is_err() {
+        return Outcome::Lost("lightningd crashed");
+    }
     let method = method.to_owned();
     *shared
         .calls
@@ -250,7 +264,11 @@ pub async fn dispatch(shared: &Arc<Shared>, method: &str, params: Map<String, Va
         .entry(method.clone())
         .or_default() += 1;
     if method == "wait" {
-        return Outcome::Answer(wait(shared, &params).await);
+        let answer = wait(shared, &params).await;
+        if shared.check_alive().is_err() {
+            return Outcome::Lost("lightningd crashed");
+        }
+        return Outcome::Answer(answer);
     }
     let fault = shared.faults().take(&method);
     match &fault {
@@ -279,6 +297,9 @@ pub async fn dispatch(shared: &Arc<Shared>, method: &str, params: Map<String, Va
         Ok(r) => r,
         Err(_) => return Outcome::Lost("the call's task failed"),
     };
+    if shared.check_alive().is_err() {
+        return Outcome::Lost("lightningd crashed");
+    }
     let result = match (&fault, result) {
         (Some(Fault::ForeignAnswer), Ok(mut v)) => {
             v["bolt12"] = Value::String(shared.state().foreign_invreq());
@@ -336,6 +357,9 @@ async fn wait(shared: &Shared, params: &Map<String, Value>) -> Result<Value, Rpc
         .ok_or_else(|| RpcError::bad_param("nextvalue", "should be an unsigned 64 bit integer"))?;
     let mut rx = shared.changed.subscribe();
     loop {
+        if shared.state().crashed().is_some() {
+            return Err(RpcError::new(-1, "crashed"));
+        }
         let value = shared.state().index(&indexname);
         if value >= nextvalue {
             return Ok(json!({"subsystem": "sendpays", indexname: value}));

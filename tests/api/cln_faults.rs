@@ -185,14 +185,28 @@ async fn faults_on(path: NodePath) {
                     async move { post(&client, url, &body, None).await }
                 });
                 let deadline = Instant::now() + Duration::from_secs(2);
-                // Delayed creates of earlier rounds may land meanwhile: wait for this one.
+                // Delayed creates of earlier rounds may land meanwhile: wait for this one. A
+                // request lost on the way (a pooled connection the node had closed) is answered
+                // 504 without reaching the node: an unplanned outcome, settled like the others.
+                let mut lost = false;
                 while !double
                     .invoice_request_descriptions()
                     .iter()
                     .any(|r| label_of_description(&r.1).as_deref() == Some(label.as_str()))
                 {
+                    if req.is_finished() {
+                        lost = true;
+                        break;
+                    }
                     assert!(Instant::now() < deadline, "the node never got create {i}");
                     tokio::time::sleep(Duration::from_millis(2)).await;
+                }
+                if lost {
+                    let (s, b) = req.await.unwrap().unwrap();
+                    assert_eq!(s, 504, "create {i} never reached the node: {b}");
+                    slow.push(i);
+                    expect.insert(label.clone(), Expect::Either);
+                    continue;
                 }
                 app.kill();
                 if let Ok(Ok((s, b))) = req.await {

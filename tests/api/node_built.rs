@@ -93,7 +93,12 @@ async fn lost_answer_settles_once(path: NodePath) {
         .unwrap();
     assert_eq!(&got, record);
     assert_eq!(double.invoice_requests().len(), 1, "never created twice");
-    assert_eq!(double.calls(path.create_method()), 1);
+    // One create, plus clnrest's start-up probe of the rune (which creates nothing).
+    let probes = match path {
+        NodePath::Grpc => 0,
+        _ => crate::cln_support::RUNE_PROBES,
+    };
+    assert_eq!(double.calls(path.create_method()), 1 + probes);
 
     // A request lost before the node ran it: the label is nowhere, the record fails.
     double.fault_next(Some(path.create_method()), 1, Fault::LoseRequest);
@@ -203,7 +208,7 @@ async fn grpc_maps_cln_errors_from_the_status_text() {
         "already_inactive",
     )
     .await;
-    // The node refused the parameters: a 502 that names them, and nothing left pending.
+    // The node refused the parameters: a 502 (no node text in it), and nothing left pending.
     double.fail_next(
         "invoicerequest",
         1,
@@ -218,7 +223,7 @@ async fn grpc_maps_cln_errors_from_the_status_text() {
     )
     .await;
     assert!(
-        p["detail"].as_str().unwrap().contains("millisatoshi"),
+        !p["detail"].as_str().unwrap().contains("millisatoshi"),
         "{p}"
     );
     assert_eq!(app.list_all().await[0]["status"], "failed");

@@ -249,6 +249,15 @@ impl Node for ClnGrpc {
     }
 
     async fn disable(&self, invreq_id: &str) -> Result<NodeInvoiceRequest, NodeError> {
+        // Right before the disable, as over clnrest: never while a payment for it is in flight
+        // (CLN v26.06.6 aborts when that payment completes; notes/cln-e2e.md F1).
+        if payments::pending(self)
+            .await?
+            .iter()
+            .any(|p| crate::node::cln_rest::payments::pays(p, invreq_id))
+        {
+            return Err(NodeError::PaymentInFlight);
+        }
         let req = pb::DisableinvoicerequestRequest {
             invreq_id: invreq_id.to_owned(),
         };

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use cln_grpc::pb;
 use cln_grpc::pb::listsendpays_payments::ListsendpaysPaymentsStatus;
-use cln_grpc::pb::listsendpays_request::ListsendpaysIndex;
+use cln_grpc::pb::listsendpays_request::{ListsendpaysIndex, ListsendpaysStatus};
 use cln_grpc::pb::wait_request::{WaitIndexname, WaitSubsystem};
 use serde_json::{Value, json};
 
@@ -62,9 +62,29 @@ async fn wait_index(
     }
 }
 
-/// Lists by `created` first, then by `updated`, keeping each row's newest state.
+/// The parts the node has in flight now (`ListSendPays` with status PENDING).
+pub async fn pending(node: &ClnGrpc) -> Result<Vec<NodePayment>, NodeError> {
+    let req = pb::ListsendpaysRequest {
+        status: Some(ListsendpaysStatus::Pending as i32),
+        ..Default::default()
+    };
+    let r = node
+        .run(
+            node.timeout,
+            |mut c| async move { c.list_send_pays(req).await },
+        )
+        .await
+        .map_err(|f| flatten("ListSendPays", f))?;
+    r.payments
+        .iter()
+        .map(|p| payment(&rest_shape(p)?))
+        .collect()
+}
+
+/// Lists by `created` first, then by `updated`, keeping each part's newest state (keyed by
+/// `created_index`: one row per part, as over clnrest).
 async fn list(node: &ClnGrpc, created: u64, updated: u64) -> Result<Vec<NodePayment>, NodeError> {
-    let mut by_key: HashMap<(String, u64), NodePayment> = HashMap::new();
+    let mut by_key: HashMap<u64, NodePayment> = HashMap::new();
     for (index, start) in [
         (ListsendpaysIndex::Created, created + 1),
         (ListsendpaysIndex::Updated, updated + 1),
@@ -83,7 +103,7 @@ async fn list(node: &ClnGrpc, created: u64, updated: u64) -> Result<Vec<NodePaym
             .map_err(|f| flatten("ListSendPays", f))?;
         for row in &r.payments {
             let p = payment(&rest_shape(row)?)?;
-            let key = (p.payment_hash.clone(), p.created_index);
+            let key = p.created_index;
             match by_key.get(&key) {
                 Some(old) if old.updated_index >= p.updated_index => {}
                 _ => {
