@@ -13,10 +13,9 @@ impl Service {
     ) -> Result<Option<InvoiceRequestView>, ServiceError> {
         let held = self.node.list(Some(&record.invreq_id)).await?;
         let Some(held) = held.into_iter().find(|n| n.invreq_id == record.invreq_id) else {
-            // A node-built record is pending under our own key, which the node holds as a label.
-            if self.node.build_mode() == crate::node::BuildMode::NodeBuilt
-                && let Some(view) = self.settle_by_label(record).await?
-            {
+            // A node-built record is pending under our own key, which the node holds as a label
+            // (looked for in either mode, so that a switch of mode loses nothing).
+            if let Some(view) = self.settle_by_label(record).await? {
                 return Ok(Some(view));
             }
             self.fail(&record.invreq_id).await?;
