@@ -170,7 +170,10 @@ async fn crash_and_replay(
     // 503 (store busy under the burst, on a debug build) and 504 (node slower than the
     // timeout) are answers a client retries with the same key.
     for (i, (s, b)) in &first {
-        assert!(matches!(s, 201 | 503 | 504), "key-{i} before the kill: {s} {b}");
+        assert!(
+            matches!(s, 201 | 503 | 504),
+            "key-{i} before the kill: {s} {b}"
+        );
     }
     let busy = first.values().filter(|(s, _)| *s == 503).count();
 

@@ -227,9 +227,15 @@ impl Service {
             Ok(view) => {
                 crate::metrics::created();
                 let body = render(&view);
-                self.store
+                // Created: the answer is 201 even if storing it fails, since the key is bound
+                // to the record already and a retry replays it from there.
+                if let Err(e) = self
+                    .store
                     .complete_idempotency(tenant, key, &view.record.invreq_id, 201, &body)
-                    .await?;
+                    .await
+                {
+                    tracing::warn!(invreq_id = %view.record.invreq_id, error = %e, "could not store the response under its idempotency key");
+                }
                 Ok(Created::New { view, body })
             }
             Err(e) => {
