@@ -68,7 +68,7 @@ impl Drop for LeaseKeeper {
 #[derive(Debug)]
 pub(super) enum Settled {
     /// The node holds it: the record is active (or follows the node's inactive copy).
-    Created(InvoiceRequestView),
+    Created(Box<InvoiceRequestView>),
     /// The node's answer is final and it does not hold it: the record is `failed`.
     Failed,
     /// Not known yet (node slow or unreachable): still `pending`, to be asked again.
@@ -375,7 +375,7 @@ impl Service {
             Err(NodeError::CouldNotCreate(_)) => {
                 // The same bytes were submitted before: the node may already hold them.
                 return match self.look_up(&record).await? {
-                    Settled::Created(view) => Ok(view),
+                    Settled::Created(view) => Ok(*view),
                     _ => {
                         self.settle_in_background(invreq_id.clone());
                         Err(ServiceError::NodeTimeout { invreq_id })
@@ -592,7 +592,7 @@ impl Service {
         Ok(match record.status {
             Status::Pending => Settled::Unknown,
             Status::Failed => Settled::Failed,
-            _ => Settled::Created(self.view(record).await?),
+            _ => Settled::Created(Box::new(self.view(record).await?)),
         })
     }
 }

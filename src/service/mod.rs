@@ -25,7 +25,7 @@ pub use text::{Description, Issuer, Label};
 
 use crate::bolt12::{InvoiceRequest, UnsignedInvoiceRequest};
 use crate::node::{Node, NodeError};
-use crate::store::{InvoiceRequestRecord, ListQuery, PaymentRecord, Status, Store, StoreError};
+use crate::store::{InvoiceRequestRecord, ListQuery, PaymentRecord, Status, Store};
 
 /// Seconds since 1970, now.
 pub fn unix_now() -> u64 {
@@ -71,6 +71,8 @@ pub struct InvoiceRequestView {
 
 /// What a create gives: a new request, or (a retry with an idempotency key) the first response.
 #[derive(Debug)]
+// A return value that is moved once into the response: boxing would only add an allocation.
+#[allow(clippy::large_enum_variant)]
 pub enum Created {
     /// Created now.
     New {

@@ -7,7 +7,6 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use cln_double::Fault;
 use invreqd::bolt12::InvoiceRequest;
 use serde_json::{Value, json};
 
