@@ -134,7 +134,12 @@ async fn crash_and_replay(
     extra: &[String],
     kill_after: usize,
 ) -> HashMap<usize, String> {
-    let key = support::make_key(data, None);
+    invreqd::startup::init_crypto();
+    let database_url = extra
+        .iter()
+        .position(|a| a == "--database-url")
+        .map(|i| extra[i + 1].as_str());
+    let key = support::make_key(data, database_url);
     let client = support::authed_client_builder(&key)
         .pool_max_idle_per_host(64)
         .build()
@@ -234,6 +239,17 @@ async fn crash_and_replay(
 async fn kill_9_during_500_creates_then_every_key_answers_201_with_one_id_dev_signer() {
     let data = tempfile::tempdir().unwrap();
     crash_and_replay(data.path(), &[], 120).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill_9_during_500_creates_then_every_key_answers_201_with_one_id_postgres() {
+    let Ok(base) = std::env::var("TEST_DATABASE_URL") else {
+        eprintln!("skipped: TEST_DATABASE_URL is not set");
+        return;
+    };
+    let db = support::fresh_pg_database(&base).await;
+    let data = tempfile::tempdir().unwrap();
+    crash_and_replay(data.path(), &["--database-url".to_string(), db], 120).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

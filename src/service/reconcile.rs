@@ -17,22 +17,29 @@ impl Service {
     pub async fn reconcile_pending(&self, min_age_secs: u64) -> Result<usize, ServiceError> {
         let cutoff = unix_now().saturating_sub(min_age_secs);
         let mut settled = 0;
-        let batch = self.store.pending(cutoff, 100).await?;
-        for record in &batch {
-            match self.settle(record).await {
-                Ok(Settled::Created(_)) => {
-                    crate::metrics::created();
-                    settled += 1;
-                }
-                Ok(Settled::Failed) | Err(ServiceError::NodeMismatch(_)) => settled += 1,
-                Ok(Settled::Unknown) => {}
-                Err(e) => {
-                    tracing::warn!(invreq_id = %record.invreq_id, error = %e, "could not settle pending invoice request");
-                    return Ok(settled);
+        loop {
+            let batch = self.store.pending(cutoff, 100).await?;
+            let before = settled;
+            for record in &batch {
+                match self.settle(record).await {
+                    Ok(Settled::Created(_)) => {
+                        crate::metrics::created();
+                        settled += 1;
+                    }
+                    Ok(Settled::Failed) | Err(ServiceError::NodeMismatch(_)) => settled += 1,
+                    Ok(Settled::Unknown) => {}
+                    Err(e) => {
+                        tracing::warn!(invreq_id = %record.invreq_id, error = %e, "could not settle pending invoice request");
+                        return Ok(settled);
+                    }
                 }
             }
+            // A full batch that settled something: there may be more behind it. One that
+            // settled nothing would only be read again (its outcomes are still unknown).
+            if batch.len() < 100 || settled == before {
+                return Ok(settled);
+            }
         }
-        Ok(settled)
     }
 
     /// Looks for recently `failed` records that the node holds active anyway (a late create
