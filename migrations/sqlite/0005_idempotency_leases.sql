@@ -3,7 +3,7 @@
 ALTER TABLE idempotency_keys ADD COLUMN lease_owner TEXT;
 ALTER TABLE idempotency_keys ADD COLUMN lease_until BIGINT NOT NULL DEFAULT 0;
 
--- The unsigned `lnr1…` sent to the node, kept while pending so that a lost answer is settled
+-- The unsigned invoice request sent to the node (bech32), kept while pending so that a lost answer is settled
 -- by resubmitting the very same bytes.
 ALTER TABLE invoice_requests ADD COLUMN submitted TEXT;
 
