@@ -372,14 +372,16 @@ impl Service {
         };
         let signed = match answer {
             Ok(signed) => signed,
-            Err(NodeError::CouldNotCreate(_)) => {
-                // The same bytes were submitted before: the node may already hold them.
+            Err(e @ NodeError::CouldNotCreate(_)) => {
+                // Fresh bytes (new metadata), sent once: if the node does not hold them now,
+                // its refusal is final, so the record fails and frees its label and key.
                 return match self.look_up(&record).await? {
                     Settled::Created(view) => Ok(*view),
-                    _ => {
-                        self.settle_in_background(invreq_id.clone());
-                        Err(ServiceError::NodeTimeout { invreq_id })
+                    Settled::Unknown => {
+                        self.fail(&invreq_id).await?;
+                        Err(e.into())
                     }
+                    Settled::Failed => Err(e.into()),
                 };
             }
             Err(NodeError::Timeout) => {
