@@ -19,7 +19,7 @@ use super::{
 };
 use crate::bolt12::{InvoiceRequest, Network};
 use crate::node::{NodeBuiltRequest, NodeError, NodeInvoiceRequest};
-use crate::store::{InvoiceRequestRecord, SpendingPolicy, Status};
+use crate::store::{IdempotencyBinding, InvoiceRequestRecord, SpendingPolicy, Status};
 
 /// The node label of a record written under `pending_id`.
 pub fn node_label(pending_id: &str) -> String {
@@ -97,7 +97,7 @@ impl Service {
         tenant: &str,
         policy: &SpendingPolicy,
         req: NewInvoiceRequest,
-        idempotency_key: Option<&str>,
+        binding: Option<&IdempotencyBinding<'_>>,
     ) -> Result<InvoiceRequestView, ServiceError> {
         let mut key = [0u8; 32];
         rand::thread_rng().fill_bytes(&mut key);
@@ -119,17 +119,10 @@ impl Service {
             status: Status::Pending,
             created_at: now,
             updated_at: now,
+            submitted: None,
         };
-        self.store
-            .insert_within_policy(&record, policy, now)
-            .await
-            .map_err(super::label_conflict(&record))?
-            .map_err(ServiceError::LimitExceeded)?;
-        if let Some(key) = idempotency_key {
-            self.store
-                .bind_idempotency(tenant, key, &pending_id)
-                .await?;
-        }
+        // The pending record (with the idempotency key bound to it) counts toward the limits.
+        self.insert(&record, policy, binding).await?;
         let asked = asked(&record);
         let call = self.node.create_built(&asked);
         let answer = match tokio::time::timeout(self.config.node_timeout, call).await {
@@ -138,10 +131,19 @@ impl Service {
         };
         match answer {
             Ok(held) => self.accept_built(&record, &asked, held).await,
-            // Unknown outcome: the reconciler finds the label on the node, or fails the record.
-            Err(NodeError::Timeout) => Err(ServiceError::NodeTimeout {
-                invreq_id: pending_id,
-            }),
+            // Unknown outcome: settled soon in the background (and by the reconciler), which
+            // finds the label on the node or fails the record.
+            Err(NodeError::Timeout) => {
+                self.settle_in_background(pending_id.clone());
+                Err(ServiceError::NodeTimeout {
+                    invreq_id: pending_id,
+                })
+            }
+            Err(e @ (NodeError::Unreachable(_) | NodeError::Unauthorized(_))) => {
+                // Refused before running: the node holds nothing, so nothing blocks a retry.
+                self.store.delete_pending(&pending_id).await?;
+                Err(e.into())
+            }
             Err(e) => {
                 self.fail(&pending_id).await?;
                 Err(e.into())
