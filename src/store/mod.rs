@@ -17,7 +17,7 @@ use sqlx::{AnyPool, Row};
 
 pub use error::StoreError;
 pub use keys::{
-    ApiKeyRecord, AuditEntry, DAY_SECS, Limit, LimitExceeded, Spending, SpendingPolicy,
+    ApiKeyRecord, AuditEntry, DAY_SECS, Limit, LimitExceeded, Revocation, Spending, SpendingPolicy,
 };
 pub use model::{
     IdempotencyClaim, IdempotencyRecord, InvoiceRequestRecord, ListQuery, PaymentRecord, Status,
