@@ -4,10 +4,11 @@
 //! - **Connection cap**: at most [`ServerOptions::max_connections`] connections are open at once.
 //!   At the cap the loop stops accepting; further clients wait in the kernel's accept queue until
 //!   a connection closes (the timeouts below make sure idle ones do).
-//! - **Header-read timeout**: an HTTP/1.1 connection must deliver a request's complete headers
-//!   within [`ServerOptions::header_read_timeout`] of the server starting to wait for them —
-//!   after accepting, and again between keep-alive requests — or it is closed. A TLS handshake
-//!   gets the same time.
+//! - **Header-read timeout**: a connection must deliver its first request's complete headers
+//!   within [`ServerOptions::header_read_timeout`] of being accepted, and an HTTP/1.1 connection
+//!   each later request's headers within as long of the server starting to wait for them (so it
+//!   is also HTTP/1.1's keep-alive idle time), or it is closed. A TLS handshake gets the same
+//!   time.
 //! - **Idle timeout**: a connection (HTTP/1.1 or HTTP/2) with no request in progress for
 //!   [`ServerOptions::idle_timeout`] is closed gracefully (HTTP/2: GOAWAY).
 //! - **Body-read timeout**: a request body must arrive in full within
@@ -197,6 +198,8 @@ async fn connection(
 /// When the last request on a connection ended, and how many are in progress.
 struct Activity {
     started: Instant,
+    /// Requests started so far.
+    requests: AtomicU64,
     in_flight: AtomicUsize,
     /// Milliseconds after `started` of the last request start or end.
     last_ms: AtomicU64,
@@ -206,6 +209,7 @@ impl Activity {
     fn new() -> Self {
         Self {
             started: Instant::now(),
+            requests: AtomicU64::new(0),
             in_flight: AtomicUsize::new(0),
             last_ms: AtomicU64::new(0),
         }
@@ -230,6 +234,7 @@ struct InFlight(Arc<Activity>);
 
 impl InFlight {
     fn start(activity: &Arc<Activity>) -> Self {
+        activity.requests.fetch_add(1, Ordering::Relaxed);
         activity.in_flight.fetch_add(1, Ordering::Relaxed);
         activity.touch();
         Self(activity.clone())
@@ -273,14 +278,21 @@ where
         .serve_connection_with_upgrades(TokioIo::new(io), service);
     tokio::pin!(conn);
     let idle = shared.opts.idle_timeout;
+    // Until a first request arrives, the header-read timeout bounds the wait: hyper's own timer
+    // starts only once the first bytes have told HTTP/1.1 from HTTP/2.
+    let first_request_by = activity.started + shared.opts.header_read_timeout;
     let mut closing = *stop.borrow();
     if closing {
         conn.as_mut().graceful_shutdown();
     }
     loop {
-        let check_at = activity
-            .idle_at(idle)
-            .unwrap_or_else(|| Instant::now() + idle);
+        let check_at = if activity.requests.load(Ordering::Relaxed) == 0 {
+            first_request_by
+        } else {
+            activity
+                .idle_at(idle)
+                .unwrap_or_else(|| Instant::now() + idle)
+        };
         tokio::select! {
             result = conn.as_mut() => {
                 if let Err(e) = result {
@@ -293,6 +305,10 @@ where
                 conn.as_mut().graceful_shutdown();
             }
             () = tokio::time::sleep_until(check_at.into()), if !closing => {
+                if activity.requests.load(Ordering::Relaxed) == 0 {
+                    tracing::debug!("no request within the header-read timeout; closing");
+                    return;
+                }
                 if activity.idle_at(idle).is_some_and(|at| at <= Instant::now()) {
                     tracing::debug!("closing an idle connection");
                     closing = true;
