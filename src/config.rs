@@ -225,8 +225,8 @@ pub struct ServeArgs {
     /// Seconds a connection may stay open with no request in progress (HTTP/1.1 and HTTP/2).
     #[arg(long, env = "INVREQD_IDLE_TIMEOUT_SECS", default_value_t = 60)]
     pub idle_timeout_secs: u64,
-    /// Seconds a request body gets to arrive in full; a body shorter than its `Content-Length`
-    /// is then answered 400 `invalid_body`.
+    /// Seconds to wait for the next part of a request body; a body shorter than its
+    /// `Content-Length` is then answered 400 `invalid_body`.
     #[arg(long, env = "INVREQD_BODY_READ_TIMEOUT_SECS", default_value_t = 10)]
     pub body_read_timeout_secs: u64,
     /// Serve `GET /bench/ceiling`, a bare JSON route for load-test baselines.

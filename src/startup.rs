@@ -140,7 +140,7 @@ pub fn prepare_data_dir(dir: &Path) -> anyhow::Result<()> {
             tracing::warn!(
                 data_dir = %dir.display(),
                 mode = format!("{mode:o}"),
-                "the data directory can be read by other users of this host; it holds every lnr1… string and key: chmod 700 it"
+                "the data directory is open to other users of this host; it holds the database (every invoice request) and keys: chmod 700 it"
             );
         }
     }

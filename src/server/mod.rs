@@ -11,9 +11,10 @@
 //!   time.
 //! - **Idle timeout**: a connection (HTTP/1.1 or HTTP/2) with no request in progress for
 //!   [`ServerOptions::idle_timeout`] is closed gracefully (HTTP/2: GOAWAY).
-//! - **Body-read timeout**: a request body must arrive in full within
-//!   [`ServerOptions::body_read_timeout`]; a body shorter than its `Content-Length` then fails to
-//!   read and the handler answers 400 `invalid_body`.
+//! - **Body-read timeout**: once a handler reads a request body, each part of it must arrive
+//!   within [`ServerOptions::body_read_timeout`] (time spent queued on our side does not count);
+//!   a body shorter than its `Content-Length` then fails to read and the handler answers 400
+//!   `invalid_body`.
 //! - **Accept errors** (e.g. `EMFILE`) are logged and retried after a back-off (10 ms doubling to
 //!   1 s) instead of spinning.
 //!
@@ -41,7 +42,7 @@ use tokio::sync::{Semaphore, watch};
 use tokio::task::JoinSet;
 use tokio_rustls::TlsAcceptor;
 use tower::ServiceExt;
-use tower_http::timeout::DeadlineBody;
+use tower_http::timeout::TimeoutBody;
 
 /// Most header lines hyper parses in one HTTP/1.1 request (the API layer refuses more than
 /// [`crate::api::layers::MAX_HEADERS`] with a problem+json 431; beyond this hyper answers an
@@ -60,7 +61,7 @@ pub struct ServerOptions {
     pub header_read_timeout: Duration,
     /// Time a connection may stay open with no request in progress.
     pub idle_timeout: Duration,
-    /// Time for a request body to arrive in full.
+    /// Longest wait for the next part of a request body, once a handler reads it.
     pub body_read_timeout: Duration,
 }
 
@@ -263,7 +264,7 @@ where
             if http_body::Body::is_end_stream(&body) {
                 Body::new(body)
             } else {
-                Body::new(DeadlineBody::new(body_timeout, body))
+                Body::new(TimeoutBody::new(body_timeout, body))
             }
         });
         let router = router.clone();
