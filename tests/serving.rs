@@ -354,8 +354,8 @@ async fn too_many_or_too_large_headers_get_a_problem_431() {
 
 // ---- File modes (the real binary: umask is process-wide) --------------------------------------
 
-/// Starts the binary on `data_dir`; returns it once it logs `listening`, with its log lines.
-fn spawn_binary(data_dir: &Path) -> (Child, Vec<String>) {
+/// Starts the binary on `data_dir`, stops it once it logs `listening`; returns its log lines.
+fn start_and_stop_binary(data_dir: &Path) -> Vec<String> {
     let mut child = Command::new(env!("CARGO_BIN_EXE_invreqd"))
         .args([
             "--listen",
@@ -372,20 +372,27 @@ fn spawn_binary(data_dir: &Path) -> (Child, Vec<String>) {
         .stderr(Stdio::piped())
         .spawn()
         .expect("start invreqd");
+    let lines = read_until_listening(&mut child);
+    let _ = child.kill();
+    let _ = child.wait();
+    lines.unwrap_or_else(|lines| panic!("invreqd did not start: {lines:?}"))
+}
+
+/// The log lines up to `listening` (`Err` with those read when it never comes).
+fn read_until_listening(child: &mut Child) -> Result<Vec<String>, Vec<String>> {
     let mut lines = Vec::new();
     let mut reader = BufReader::new(child.stderr.take().unwrap());
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         let mut line = String::new();
         if reader.read_line(&mut line).unwrap_or(0) == 0 || Instant::now() > deadline {
-            let _ = child.kill();
-            panic!("invreqd did not start: {lines:?}");
+            return Err(lines);
         }
         let listening =
             serde_json::from_str::<Value>(&line).is_ok_and(|v| v["message"] == "listening");
         lines.push(line);
         if listening {
-            return (child, lines);
+            return Ok(lines);
         }
     }
 }
@@ -398,9 +405,7 @@ fn a_fresh_start_makes_the_data_directory_0700_and_the_database_files_0600() {
     let root = tempfile::tempdir().unwrap();
     std::fs::set_permissions(root.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
     let data = root.path().join("fresh").join("data");
-    let (mut child, logs) = spawn_binary(&data);
-    let _ = child.kill();
-    let _ = child.wait();
+    let logs = start_and_stop_binary(&data);
     assert_eq!(mode(&data), 0o700, "data directory");
     let mut names = Vec::new();
     for entry in std::fs::read_dir(&data).unwrap() {
@@ -415,9 +420,7 @@ fn a_fresh_start_makes_the_data_directory_0700_and_the_database_files_0600() {
 
     // An existing directory others can read: served, with a warning.
     std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o755)).unwrap();
-    let (mut child, logs) = spawn_binary(&data);
-    let _ = child.kill();
-    let _ = child.wait();
+    let logs = start_and_stop_binary(&data);
     assert!(
         logs.iter()
             .any(|l| l.contains("WARN") && l.contains("chmod 700")),
