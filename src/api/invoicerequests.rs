@@ -47,6 +47,9 @@ pub struct CreateInvoiceRequest {
     /// Indicates that the `invoice_request` is only valid once; we may attempt multiple payments, but as soon as one is successful no more invoices are accepted (i.e. only one person can take the money).
     #[schema(default = true)]
     single_use: Option<bool>,
+    /// Give it a claim page for the person being paid: the response's `claim_url` (`/claim/<token>`, a fresh random 128-bit token, never the `invreq_id`) shows the amount, the QR code and the `lnr1…` string, with the status live. Not part of CLN's `invoicerequest`.
+    #[schema(default = false)]
+    claim_page: Option<bool>,
 }
 
 /// An invoice request: the response of CLN's `invoicerequest`, plus what a web backend needs.
@@ -94,6 +97,11 @@ pub struct InvoiceRequestBody {
     /// The latest payment for it, once an invoice was paid.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub payment: Option<PaymentRecord>,
+    /// Its claim page, `/claim/<token>` relative to invreqd's origin, while it has one
+    /// (created with `claim_page: true`, or `POST /v1/invoicerequests/{invreq_id}/claim`).
+    /// Whoever has it can claim the money: hand it only to the person being paid.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub claim_url: Option<String>,
 }
 
 impl From<&InvoiceRequestView> for InvoiceRequestBody {
@@ -113,6 +121,7 @@ impl From<&InvoiceRequestView> for InvoiceRequestBody {
             created_at: r.created_at,
             status: r.status,
             payment: v.payments.first().cloned(),
+            claim_url: v.claim_token.as_ref().map(|t| format!("/claim/{t}")),
         }
     }
 }

@@ -3,6 +3,7 @@
 
 mod amount;
 mod audit;
+mod claim;
 mod error;
 mod expiry;
 mod keys;
@@ -17,6 +18,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use rand::RngCore;
 
 pub use amount::{Amount, MAX_MSAT};
+pub use claim::{
+    CLAIM_TOKEN_LEN, CLAIM_WAITERS_GAUGE, ClaimView, MAX_CLAIM_WAIT, is_claim_token, new_claim_token,
+};
 pub use error::{ServiceError, ValidationError};
 pub use keys::{AuthError, CreatedKey, KeyService, NewKey};
 pub use new_request::{FIELDS, Limits, NewInvoiceRequest};
@@ -70,6 +74,8 @@ pub struct InvoiceRequestView {
     pub record: InvoiceRequestRecord,
     /// Its payments, newest first.
     pub payments: Vec<PaymentRecord>,
+    /// The live token of its claim page (`/claim/<token>`), if it has one.
+    pub claim_token: Option<String>,
 }
 
 /// What a create gives: a new request, or (a retry with an idempotency key) the first response.
@@ -259,6 +265,7 @@ impl Service {
         req: NewInvoiceRequest,
         idempotency_key: Option<&str>,
     ) -> Result<InvoiceRequestView, ServiceError> {
+        let claim_page = req.claim_page;
         let info = self.node.info();
         let mut metadata = [0u8; 16];
         rand::thread_rng().fill_bytes(&mut metadata);
@@ -308,9 +315,31 @@ impl Service {
                 .await
                 .map_err(label_conflict(&record))?
                 .map_err(ServiceError::LimitExceeded)?;
+            let claim_token = match claim_page {
+                false => None,
+                true => match self.issue_claim_token(&invreq_id).await {
+                    Ok(token) => Some(token),
+                    Err(e) => {
+                        // Handed to nobody yet: withdraw it rather than answer without its page.
+                        let _ = self
+                            .store
+                            .transition(
+                                &invreq_id,
+                                &[Status::Open],
+                                Status::Failed,
+                                false,
+                                false,
+                                unix_now(),
+                            )
+                            .await;
+                        return Err(e.into());
+                    }
+                },
+            };
             return Ok(InvoiceRequestView {
                 record,
                 payments: Vec::new(),
+                claim_token,
             });
         }
 
@@ -324,6 +353,17 @@ impl Service {
         if let Some(key) = idempotency_key {
             self.store.bind_idempotency(tenant, key, &invreq_id).await?;
         }
+        // The token before the node is asked: a request the reconciler settles has it too.
+        let claim_token = match claim_page {
+            false => None,
+            true => match self.issue_claim_token(&invreq_id).await {
+                Ok(token) => Some(token),
+                Err(e) => {
+                    self.fail(&invreq_id).await?;
+                    return Err(e.into());
+                }
+            },
+        };
         let call = self
             .node
             .sign_and_store(&unsigned, record.single_use, record.label.as_deref());
@@ -367,6 +407,7 @@ impl Service {
         Ok(InvoiceRequestView {
             record,
             payments: Vec::new(),
+            claim_token,
         })
     }
 
@@ -407,6 +448,19 @@ impl Service {
     }
 
     async fn view(&self, record: InvoiceRequestRecord) -> Result<InvoiceRequestView, ServiceError> {
+        let claim_token = self
+            .claim_tokens_of(std::slice::from_ref(&record))
+            .await?
+            .remove(&record.invreq_id);
+        self.view_with(record, claim_token).await
+    }
+
+    /// [`Self::view`] with the claim token already looked up.
+    async fn view_with(
+        &self,
+        record: InvoiceRequestRecord,
+        claim_token: Option<String>,
+    ) -> Result<InvoiceRequestView, ServiceError> {
         let payments = if matches!(record.status, Status::Paying | Status::Paid) || record.used {
             self.store.payments(&record.invreq_id).await?
         } else {
@@ -415,6 +469,7 @@ impl Service {
         Ok(InvoiceRequestView {
             record: record.effective(unix_now()),
             payments,
+            claim_token,
         })
     }
 
@@ -439,9 +494,11 @@ impl Service {
         } else {
             None
         };
+        let mut tokens = self.claim_tokens_of(&rows).await?;
         let mut items = Vec::with_capacity(rows.len());
         for r in rows {
-            items.push(self.view(r).await?);
+            let token = tokens.remove(&r.invreq_id);
+            items.push(self.view_with(r, token).await?);
         }
         Ok(Page { items, next_cursor })
     }
