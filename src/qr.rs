@@ -5,8 +5,8 @@
 //! (5.5 bits a character instead of 8), so the same request gives a smaller, easier code.
 //! Error correction is M (15 % of the code may be damaged) while that gives version 25
 //! (117 × 117 modules) or less; a longer request drops to L, which keeps the largest request the
-//! default limits allow at version 27 (125 × 125), well within what phone cameras read when
-//! shown a few centimetres wide. Every image has the standard 4-module quiet zone.
+//! default limits allow (2,336 characters) at version 29 (133 × 133 modules), which a phone
+//! camera reads when shown a few centimetres wide. Every image has the 4-module quiet zone.
 //!
 //! Encoding: `qrcode` (ISO/IEC 18004); PNG: `png`, 1 bit per pixel.
 
@@ -215,6 +215,9 @@ mod tests {
         assert!(info.width >= 300);
         let svg = qr.svg(300);
         let w = qr.image_side(300);
-        assert!(svg.contains(&format!("width=\"{w}\" height=\"{w}\"")), "{svg}");
+        assert!(
+            svg.contains(&format!("width=\"{w}\" height=\"{w}\"")),
+            "{svg}"
+        );
     }
 }

@@ -208,10 +208,7 @@ pub async fn page(State(state): State<AppState>, Path(token): Path<String>) -> R
     let side = Qr::of_bolt12(&view.record.bolt12)
         .map(|q| q.image_side(PAGE_QR_SIZE))
         .unwrap_or(PAGE_QR_SIZE);
-    html(
-        StatusCode::OK,
-        render_page(&token, &view, side, unix_now()),
-    )
+    html(StatusCode::OK, render_page(&token, &view, side, unix_now()))
 }
 
 fn status_params(pairs: &[(String, String)]) -> Result<(Option<Status>, Duration), ApiError> {

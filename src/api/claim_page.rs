@@ -29,7 +29,7 @@ fn grouped(n: u64) -> String {
     let digits = n.to_string();
     let mut out = String::with_capacity(digits.len() + digits.len() / 3);
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
@@ -134,9 +134,9 @@ pub fn render_page(token: &str, view: &ClaimView, qr_side: u32, now: u64) -> Str
         h,
         "<title>Claim {amount}</title>\n<link rel=\"stylesheet\" href=\"{CSS}\">\n<script src=\"{JS}\" defer></script>\n</head>\n<body>\n",
     );
-    let _ = write!(
+    let _ = writeln!(
         h,
-        "<main id=\"claim\" class=\"card\" data-token=\"{token}\" data-status=\"{status}\" data-now=\"{now}\"{expiry}{paid}>\n",
+        "<main id=\"claim\" class=\"card\" data-token=\"{token}\" data-status=\"{status}\" data-now=\"{now}\"{expiry}{paid}>",
         status = r.status.as_str(),
         expiry = r
             .absolute_expiry
@@ -173,9 +173,18 @@ pub fn render_page(token: &str, view: &ClaimView, qr_side: u32, now: u64) -> Str
         r.status.as_str(),
         escape(&status_text(r.status, view.paid_at)),
     );
-    let _ = write!(
+    if let Some(e) = r.absolute_expiry {
+        let _ = writeln!(
+            h,
+            "<p id=\"expiry-line\" class=\"expiry\"{hidden}>Claim before <time id=\"expiry\" datetime=\"{}\">{}</time> <span id=\"countdown\" class=\"sub\"></span></p>",
+            format_iso(e),
+            format_utc(e),
+            hidden = if terminal { " hidden" } else { "" },
+        );
+    }
+    let _ = writeln!(
         h,
-        "<section id=\"claim-actions\" aria-label=\"Claim with your wallet\"{hidden}>\n",
+        "<section id=\"claim-actions\" aria-label=\"Claim with your wallet\"{hidden}>",
         hidden = if terminal { " hidden" } else { "" },
     );
     let _ = writeln!(
@@ -193,14 +202,6 @@ pub fn render_page(token: &str, view: &ClaimView, qr_side: u32, now: u64) -> Str
          <textarea id=\"lnr\" readonly rows=\"4\" spellcheck=\"false\" autocapitalize=\"off\" autocomplete=\"off\">{lnr}</textarea>"
     );
     h.push_str("</section>\n");
-    if let Some(e) = r.absolute_expiry {
-        let _ = writeln!(
-            h,
-            "<p class=\"expiry\">Claim before <time id=\"expiry\" datetime=\"{}\">{}</time> <span id=\"countdown\" class=\"sub\"></span></p>",
-            format_iso(e),
-            format_utc(e)
-        );
-    }
     h.push_str(
         "<details class=\"help\"><summary>How does this work?</summary>\
          <p>The sender has promised you this amount over the Lightning Network. Open your wallet, \

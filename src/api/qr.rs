@@ -3,13 +3,19 @@
 use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use utoipa::IntoParams;
+use utoipa::{IntoParams, ToSchema};
 
 use super::AppState;
 use super::auth::CanRead;
 use super::error::{ApiError, Problem};
 use super::extract::{InvreqIdPath, QueryPairs};
 use crate::qr::{DEFAULT_SIZE, MAX_SIZE, MIN_SIZE, Qr, QrFormat};
+
+/// A PNG image (OpenAPI: binary string).
+#[derive(ToSchema)]
+#[allow(dead_code)]
+#[schema(value_type = String, format = Binary)]
+pub struct PngImage(Vec<u8>);
 
 /// Query parameters of the QR code.
 #[derive(IntoParams)]
@@ -107,7 +113,7 @@ pub(super) fn qr_response(bolt12: &str, format: QrFormat, size: u32) -> Result<R
         (status = 200, description = "The QR code; `X-QR-Version` tells its version (1 to 40).",
             content(
                 (String = "image/svg+xml"),
-                (Vec<u8> = "image/png"),
+                (PngImage = "image/png"),
             ),
             headers(("X-QR-Version" = u8, description = "QR version of the code"))),
         (status = 400, description = "Malformed id, format or size.", body = Problem, content_type = "application/problem+json"),

@@ -19,7 +19,8 @@ use rand::RngCore;
 
 pub use amount::{Amount, MAX_MSAT};
 pub use claim::{
-    CLAIM_TOKEN_LEN, CLAIM_WAITERS_GAUGE, ClaimView, MAX_CLAIM_WAIT, is_claim_token, new_claim_token,
+    CLAIM_TOKEN_LEN, CLAIM_WAITERS_GAUGE, ClaimView, MAX_CLAIM_WAIT, is_claim_token,
+    new_claim_token,
 };
 pub use error::{ServiceError, ValidationError};
 pub use keys::{AuthError, CreatedKey, KeyService, NewKey};
@@ -80,6 +81,7 @@ pub struct InvoiceRequestView {
 
 /// What a create gives: a new request, or (a retry with an idempotency key) the first response.
 #[derive(Debug)]
+#[allow(clippy::large_enum_variant)] // one per create, returned at once: not worth a box
 pub enum Created {
     /// Created now.
     New {

@@ -15,6 +15,7 @@
   var statusEl = document.getElementById("status");
   var actions = document.getElementById("claim-actions");
   var countdown = document.getElementById("countdown");
+  var expiryLine = document.getElementById("expiry-line");
   var TERMINAL = { paid: true, disabled: true, expired: true, failed: true };
   var current = main.getAttribute("data-status");
   var timer = null;
@@ -50,6 +51,7 @@
     statusEl.textContent = text(status, paidAt);
     if (TERMINAL[status] || status === "revoked") {
       if (actions) { actions.hidden = true; }
+      if (expiryLine) { expiryLine.hidden = true; }
       if (countdown) { countdown.textContent = ""; }
       if (timer !== null) { clearInterval(timer); timer = null; }
     }
