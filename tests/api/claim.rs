@@ -308,6 +308,32 @@ async fn rotation_retires_the_old_link_and_revocation_removes_it() {
     // Without a key the management routes are closed.
     let res = app.anon.post(app.url(&plain_claim)).send().await.unwrap();
     assert_problem(res, 401, "unauthenticated").await;
+
+    // Each rotation and revocation is in the audit trail, refusals with their reason.
+    let store = invreqd::store::Store::connect(&invreqd::store::StoreOptions::new(
+        invreqd::config::default_database_url(app.data_dir.path()),
+    ))
+    .await
+    .unwrap();
+    let trail: Vec<(String, String)> = store
+        .audit_log(Some("default"))
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.action.starts_with("claim_"))
+        .map(|e| (e.action, e.outcome))
+        .collect();
+    let pair = |a: &str, o: &str| (a.to_owned(), o.to_owned());
+    assert_eq!(
+        trail,
+        vec![
+            pair("claim_rotate", "ok"),
+            pair("claim_revoke", "ok"),
+            pair("claim_revoke", "ok"),
+            pair("claim_rotate", "ok"),
+            pair("claim_rotate", "already_inactive"),
+        ]
+    );
 }
 
 #[tokio::test]

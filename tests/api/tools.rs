@@ -72,22 +72,19 @@ pub fn artifacts_dir(name: &str) -> PathBuf {
     dir
 }
 
-/// Headless chromium with the flags that keep it off the network and quiet.
+/// Headless chromium with the flags that keep it off the network and quiet; every run gets a
+/// fresh profile (no state, and no profile lock shared with a run still shutting down).
 pub struct Chromium {
     bin: PathBuf,
-    profile: tempfile::TempDir,
 }
 
 impl Chromium {
-    /// A browser with a fresh profile.
+    /// A browser.
     pub fn new(bin: PathBuf) -> Self {
-        Self {
-            bin,
-            profile: tempfile::tempdir().expect("profile dir"),
-        }
+        Self { bin }
     }
 
-    fn command(&self, extra: &[String], url: &str) -> tokio::process::Command {
+    fn command(&self, profile: &Path, extra: &[String], url: &str) -> tokio::process::Command {
         let mut cmd = tokio::process::Command::new(&self.bin);
         cmd.args([
             "--headless",
@@ -103,7 +100,7 @@ impl Chromium {
             "--hide-scrollbars",
             "--mute-audio",
         ])
-        .arg(format!("--user-data-dir={}", self.profile.path().display()))
+        .arg(format!("--user-data-dir={}", profile.display()))
         .args(extra)
         .arg(url)
         .stdin(std::process::Stdio::null())
@@ -112,16 +109,20 @@ impl Chromium {
     }
 
     async fn run(&self, extra: &[String], url: &str, limit: Duration) -> std::process::Output {
+        let profile = tempfile::tempdir().expect("profile dir");
+        let started = std::time::Instant::now();
         let child = self
-            .command(extra, url)
+            .command(profile.path(), extra, url)
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::piped())
             .spawn()
             .expect("start chromium");
-        match tokio::time::timeout(limit, child.wait_with_output()).await {
+        let out = match tokio::time::timeout(limit, child.wait_with_output()).await {
             Ok(out) => out.expect("chromium output"),
-            Err(_) => panic!("chromium did not finish within {limit:?}"),
-        }
+            Err(_) => panic!("chromium {extra:?} did not finish within {limit:?}"),
+        };
+        println!("chromium {extra:?}: {:?}", started.elapsed());
+        out
     }
 
     /// The DOM after the page ran for `budget_ms` of virtual time (network waits pause the

@@ -91,7 +91,7 @@
       if (body === null) { return; }
       delay = 1000;
       if (body.status !== current) { show(body.status, body.paid_at); }
-      setTimeout(poll, 0);
+      setTimeout(poll, 250);
     }).catch(function () {
       delay = Math.min(delay * 2, 30000);
       setTimeout(poll, delay);
