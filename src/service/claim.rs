@@ -22,8 +22,9 @@ pub const CLAIM_TOKEN_BYTES: usize = 16;
 pub const CLAIM_TOKEN_LEN: usize = 22;
 /// The longest a status long-poll is held.
 pub const MAX_CLAIM_WAIT: Duration = Duration::from_secs(20);
-/// How often a held long-poll re-reads the store (replicas share the database, not memory).
-const CLAIM_POLL_EVERY: Duration = Duration::from_millis(250);
+/// How often a held long-poll re-reads the store (replicas share the database, not memory):
+/// a page learns of a payment within this, for a few indexed reads a second per open page.
+const CLAIM_POLL_EVERY: Duration = Duration::from_millis(500);
 /// Gauge: status long-polls being held now.
 pub const CLAIM_WAITERS_GAUGE: &str = "claim_status_waiters";
 

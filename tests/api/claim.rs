@@ -386,6 +386,30 @@ async fn the_status_long_poll_answers_at_once_on_change_and_after_wait_otherwise
     assert_eq!(body["status"], "disabled");
     assert!(took < Duration::from_secs(3), "{took:?}");
 
+    // A link revoked while a page waits on it: 410 at once.
+    let other = app.create_ok(&claim_request()).await;
+    let other_id = other["invreq_id"].as_str().unwrap().to_owned();
+    let held = tokio::spawn({
+        let client = app.anon.clone();
+        let u = app.url(&format!(
+            "{}/status?since=open&wait=20",
+            other["claim_url"].as_str().unwrap()
+        ));
+        async move {
+            let started = Instant::now();
+            let res = client.get(u).send().await.unwrap();
+            (res, started.elapsed())
+        }
+    });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let revoke = app
+        .delete(&format!("/v1/invoicerequests/{other_id}/claim"))
+        .await;
+    assert_eq!(revoke.status(), 200);
+    let (res, took) = held.await.unwrap();
+    assert!(took < Duration::from_secs(3), "{took:?}");
+    assert_problem(res, 410, "claim_revoked").await;
+
     for bad in ["since=nope", "wait=21", "wait=-1", "colour=red"] {
         assert_problem(
             anon_get(&app, &format!("{url}/status?{bad}")).await,
