@@ -225,7 +225,7 @@ pub fn render_notice(title: &str, message: &str, refresh_secs: Option<u32>) -> S
          <main class=\"card notice\">\n<h1>{t}</h1>\n<p>{m}</p>\n</main>\n</body>\n</html>\n",
         t = escape(title),
         m = escape(message),
-        css = CSS.replace("assets/", "/claim/assets/"),
+        css = CSS,
     );
     h
 }
