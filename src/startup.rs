@@ -76,6 +76,21 @@ async fn connect_cln_rest(args: &ServeArgs) -> anyhow::Result<ClnRest> {
     })
     .await
     .with_context(|| format!("cannot use the Core Lightning node at {url}"))?;
+    // A rune without listsendpays or wait would give a ready service that never records a
+    // payment (notes/cln-e2e.md F6): refuse to start instead.
+    let missing = node
+        .missing_methods()
+        .await
+        .with_context(|| format!("cannot check the rune's methods on the node at {url}"))?;
+    if !missing.is_empty() {
+        anyhow::bail!(
+            "the rune in {} does not allow: {}. invreqd needs getinfo, createinvoicerequest, \
+             listinvoicerequests, disableinvoicerequest, listsendpays and wait in one \
+             alternative; docs/cln-rest.md shows how to make that rune",
+            rune_path.display(),
+            missing.join(", ")
+        );
+    }
     tracing::info!(
         node_id = %node.info().id,
         version = %node.info().version,
@@ -198,6 +213,8 @@ impl Application {
             }
         };
         jobs.stop().await;
+        // SQLite checkpoints its WAL as the last connection closes.
+        self.state.service.store().close().await;
         tracing::info!("shutdown complete");
         result
     }

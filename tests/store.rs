@@ -7,7 +7,7 @@ use std::collections::HashSet;
 use std::sync::Arc;
 
 use invreqd::store::{
-    IdempotencyClaim, InvoiceRequestRecord, ListQuery, PaymentRecord, Status, Store, StoreError,
+    IdempotencyClaim, InvoiceRequestRecord, ListQuery, PaymentPart, Status, Store, StoreError,
     StoreOptions,
 };
 
@@ -101,7 +101,7 @@ store_suite!(
     pending_then_active_or_failed,
     idempotency_claim_complete_release,
     concurrent_claims_of_one_key_give_one_owner,
-    payments_upsert_and_read,
+    payment_parts_upsert_and_read,
     counters,
     claim_tokens_one_live_per_request,
 );
@@ -378,25 +378,60 @@ async fn concurrent_claims_of_one_key_give_one_owner(s: Store) {
     assert_eq!(owners, 1);
 }
 
-async fn payments_upsert_and_read(s: Store) {
-    let r = record("t", 1);
-    s.insert(&r).await.unwrap();
-    let mut p = PaymentRecord {
+fn part(invreq_id: &str, partid: u64, created_index: u64) -> PaymentPart {
+    PaymentPart {
         payment_hash: "a".repeat(64),
-        invreq_id: r.invreq_id.clone(),
+        groupid: 1,
+        partid,
+        invreq_id: invreq_id.to_owned(),
         status: "pending".into(),
         amount_msat: Some(1001),
         amount_sent_msat: 1002,
         preimage: None,
         created_at: NOW,
         completed_at: None,
-    };
-    s.upsert_payment(&p, NOW).await.unwrap();
-    p.status = "complete".into();
-    p.preimage = Some("b".repeat(64));
-    p.completed_at = Some(NOW + 1);
-    s.upsert_payment(&p, NOW + 1).await.unwrap();
-    assert_eq!(s.payments(&r.invreq_id).await.unwrap(), vec![p]);
+        created_index,
+        updated_index: 0,
+    }
+}
+
+async fn payment_parts_upsert_and_read(s: Store) {
+    let r = record("t", 1);
+    s.insert(&r).await.unwrap();
+    let mut p1 = part(&r.invreq_id, 1, 1);
+    let mut p2 = part(&r.invreq_id, 2, 2);
+    s.upsert_payment_part(&p1, NOW).await.unwrap();
+    s.upsert_payment_part(&p2, NOW).await.unwrap();
+    // Part 2 ends first (updated_index 1), then part 1 (updated_index 2).
+    p2.status = "complete".into();
+    p2.preimage = Some("b".repeat(64));
+    p2.completed_at = Some(NOW + 1);
+    p2.updated_index = 1;
+    s.upsert_payment_part(&p2, NOW + 1).await.unwrap();
+    p1.status = "failed".into();
+    p1.updated_index = 2;
+    s.upsert_payment_part(&p1, NOW + 1).await.unwrap();
+    assert_eq!(
+        s.payment_parts(&r.invreq_id).await.unwrap(),
+        vec![p1.clone(), p2.clone()]
+    );
+    // Older reports arriving late change nothing: the pending row of part 1 (no updated_index)
+    // and a failed report for the completed part 2.
+    s.upsert_payment_part(&part(&r.invreq_id, 1, 1), NOW + 2)
+        .await
+        .unwrap();
+    let mut late = p2.clone();
+    late.status = "failed".into();
+    late.updated_index = 9;
+    s.upsert_payment_part(&late, NOW + 2).await.unwrap();
+    assert_eq!(s.payment_parts(&r.invreq_id).await.unwrap(), vec![p1, p2]);
+    assert_eq!(
+        s.payment_parts_of(&[r.invreq_id.clone(), "x".repeat(64)])
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
 }
 
 async fn counters(s: Store) {

@@ -58,7 +58,7 @@ impl Default for DoubleOptions {
     }
 }
 
-/// A completed (or refused) simulated payment, as the payee sees it.
+/// A simulated payment, as the payee sees it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SimulatedPayment {
     /// Hex payment hash.
@@ -69,15 +69,35 @@ pub struct SimulatedPayment {
     pub amount_msat: u64,
     /// The payee's `lni1…` invoice.
     pub bolt12: String,
+    /// The `(groupid, partid)` of each part the node put in flight.
+    pub parts: Vec<(u64, u64)>,
+    /// Why lightningd refused a later part (212 for a single-use request), if it did.
+    pub refused: Option<RpcError>,
 }
 
 /// A running double.
+///
+/// If a test makes the double crash like lightningd would (see [`ClnDouble::crashed`]), every
+/// later call fails, and dropping the double panics unless the test took the crash with
+/// [`ClnDouble::take_crash`].
 pub struct ClnDouble {
     shared: Arc<server::Shared>,
     addr: SocketAddr,
     ca_pem: String,
     master: [u8; 32],
     serving: Mutex<Option<server::Serving>>,
+    crash_taken: std::sync::atomic::AtomicBool,
+}
+
+impl Drop for ClnDouble {
+    fn drop(&mut self) {
+        if let Some(why) = self.crashed()
+            && !self.crash_taken.load(std::sync::atomic::Ordering::SeqCst)
+            && !std::thread::panicking()
+        {
+            panic!("the CLN double crashed as lightningd would: {why}");
+        }
+    }
 }
 
 impl ClnDouble {
@@ -99,7 +119,21 @@ impl ClnDouble {
             ca_pem: tls.ca_pem,
             master,
             serving: Mutex::new(Some(serving)),
+            crash_taken: std::sync::atomic::AtomicBool::new(false),
         })
+    }
+
+    /// Why the node aborted, if a test made it (a disable during an in-flight payment, or a
+    /// single-use request's second part completing).
+    pub fn crashed(&self) -> Option<String> {
+        self.shared.state().crashed().map(str::to_owned)
+    }
+
+    /// The crash, acknowledged: dropping the double no longer panics for it.
+    pub fn take_crash(&self) -> Option<String> {
+        self.crash_taken
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+        self.crashed()
     }
 
     /// `https://localhost:PORT` (the certificate names `cln` and `localhost`, not the IP).
@@ -213,26 +247,91 @@ impl ClnDouble {
         Ok(started)
     }
 
-    /// Starts paying (a `pending` sendpay) without completing it.
+    /// Starts paying (one `pending` part, with a fee) without completing it.
     pub fn start_payment(
         &self,
         invreq_id: &str,
         amount_msat: u64,
     ) -> Result<SimulatedPayment, PayError> {
-        let pay = {
+        let fee = amount_msat / 1000 + 1;
+        let paid = self.start_split_payment(invreq_id, &[(amount_msat, amount_msat + fee)])?;
+        match paid.refused {
+            Some(e) => Err(PayError::Rpc(e)),
+            None => Ok(paid),
+        }
+    }
+
+    /// Starts paying one invoice in parts, each `(amount_msat, amount_sent_msat)`, all
+    /// `pending` (partid 1, 2, … of group 1). A single-use request gets its later parts refused
+    /// with 212 (`refused`), as CLN v26.06.6 does.
+    pub fn start_split_payment(
+        &self,
+        invreq_id: &str,
+        parts: &[(u64, u64)],
+    ) -> Result<SimulatedPayment, PayError> {
+        let (made, refused) = {
             let mut state = self.shared.state();
-            state.start_payment(invreq_id, amount_msat)?
+            state.start_split(invreq_id, parts)?
         };
         self.shared.notify();
+        let first = made.first().expect("at least one part");
         Ok(SimulatedPayment {
-            payment_hash: pay.payment_hash,
-            preimage: pay.preimage,
-            amount_msat: pay.amount_msat,
-            bolt12: pay.bolt12,
+            payment_hash: first.payment_hash.clone(),
+            preimage: first.preimage.clone(),
+            amount_msat: parts.iter().map(|p| p.0).sum(),
+            bolt12: first.bolt12.clone(),
+            parts: made.iter().map(|p| (p.groupid, p.partid)).collect(),
+            refused,
         })
     }
 
-    /// Completes a pending payment: `used` true, single-use ⇒ `active` false.
+    /// More parts of a payment already started (xpay's retry after a failed part): same hash;
+    /// `new_group` starts a new group. Returns the new `(groupid, partid)`s.
+    pub fn add_parts(
+        &self,
+        payment_hash: &str,
+        parts: &[(u64, u64)],
+        new_group: bool,
+    ) -> Result<Vec<(u64, u64)>, PayError> {
+        let made = {
+            let mut state = self.shared.state();
+            let ids = state.add_parts(payment_hash, parts, new_group)?;
+            let group = state
+                .sendpays
+                .iter()
+                .filter(|p| p.payment_hash == payment_hash)
+                .map(|p| p.groupid)
+                .max()
+                .unwrap_or(1);
+            ids.into_iter().map(|p| (group, p)).collect()
+        };
+        self.shared.notify();
+        Ok(made)
+    }
+
+    /// Completes one part (the parts of a payment may end in any order).
+    pub fn complete_part(&self, payment_hash: &str, groupid: u64, partid: u64) -> bool {
+        let done = self
+            .shared
+            .state()
+            .finish_part(payment_hash, groupid, partid, true)
+            .is_some();
+        self.shared.notify();
+        done
+    }
+
+    /// Fails one part.
+    pub fn fail_part(&self, payment_hash: &str, groupid: u64, partid: u64) -> bool {
+        let done = self
+            .shared
+            .state()
+            .finish_part(payment_hash, groupid, partid, false)
+            .is_some();
+        self.shared.notify();
+        done
+    }
+
+    /// Completes every pending part of a payment: `used` true, single-use ⇒ `active` false.
     pub fn complete_payment(&self, payment_hash: &str) -> bool {
         let done = self
             .shared
@@ -243,7 +342,7 @@ impl ClnDouble {
         done
     }
 
-    /// Fails a pending payment (the request may be paid by another attempt).
+    /// Fails every pending part of a payment (the request may be paid by another attempt).
     pub fn fail_payment(&self, payment_hash: &str) -> bool {
         let done = self
             .shared

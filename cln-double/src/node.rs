@@ -36,17 +36,21 @@ pub struct StoredInvreq {
     pub active: bool,
     /// Paid at least once.
     pub used: bool,
-    /// The payment hash of a payment in flight (CLN allows one per single-use request).
-    pub in_flight: Option<String>,
     /// `invreq_amount`, msat.
     pub amount_msat: Option<u64>,
 }
 
-/// One `listsendpays` entry.
+/// One `listsendpays` entry: one part of a payment (CLN keeps a row per part; xpay numbers the
+/// parts of one attempt `partid` 1, 2, … under one `groupid`, and a failed part and its retry
+/// share the payment hash).
 #[derive(Debug, Clone)]
 pub struct Sendpay {
     /// `created_index`.
     pub created_index: u64,
+    /// `groupid`: one per payment attempt of a hash.
+    pub groupid: u64,
+    /// `partid`: the part within its group.
+    pub partid: u64,
     /// `updated_index`, once its status changed.
     pub updated_index: Option<u64>,
     /// Hex payment hash.
@@ -55,9 +59,9 @@ pub struct Sendpay {
     pub preimage: String,
     /// `pending`, `complete` or `failed`.
     pub status: &'static str,
-    /// What the invoice asked.
+    /// What this part delivers.
     pub amount_msat: u64,
-    /// What was sent (with fees).
+    /// What this part sent (with fees).
     pub amount_sent_msat: u64,
     /// Seconds since 1970.
     pub created_at: u64,
@@ -94,6 +98,8 @@ pub struct NodeState {
     pub(crate) created: u64,
     pub(crate) updated: u64,
     payee: Keypair,
+    /// Why the node aborted (`fatal()`), once it did: every later call fails.
+    pub(crate) crashed: Option<String>,
 }
 
 fn now() -> u64 {
@@ -238,6 +244,7 @@ impl NodeState {
             created: 0,
             updated: 0,
             payee: random_keypair(),
+            crashed: None,
         }
     }
 
@@ -331,7 +338,6 @@ impl NodeState {
                     single_use,
                     active: true,
                     used: false,
-                    in_flight: None,
                     amount_msat,
                 },
             );
@@ -452,7 +458,6 @@ impl NodeState {
                 single_use,
                 active: true,
                 used: false,
-                in_flight: None,
                 amount_msat: Some(amount_msat),
             },
         );
@@ -521,14 +526,44 @@ impl NodeState {
             ));
         }
         r.active = false;
-        Ok(invreq_json(
+        let answer = invreq_json(
             &id,
             &r.bolt12,
             false,
             r.single_use,
             r.used,
             r.label.as_deref(),
-        ))
+        );
+        // CLN v26.06.6 accepts this and aborts when the payment completes, then on every
+        // restart (notes/cln-e2e.md F1). The double trips at once, so that a test that gets
+        // here fails even if it never completes the payment.
+        if let Some(p) = self
+            .sendpays
+            .iter()
+            .find(|p| p.invreq_id == id && p.status == "pending")
+        {
+            let why = format!(
+                "disableinvoicerequest {id} while payment {} is in flight: lightningd would abort \
+                 in wallet_invoice_request_mark_used when it completes (CLN v26.06.6)",
+                p.payment_hash
+            );
+            self.crash(why);
+            return Err(RpcError::new(LIGHTNINGD, "node crashed"));
+        }
+        Ok(answer)
+    }
+
+    /// lightningd `fatal()`: records why; every later call fails.
+    fn crash(&mut self, why: String) {
+        eprintln!("cln-double: **BROKEN** lightningd: {why}");
+        if self.crashed.is_none() {
+            self.crashed = Some(why);
+        }
+    }
+
+    /// Why the node aborted, if it did.
+    pub fn crashed(&self) -> Option<&str> {
+        self.crashed.as_deref()
     }
 
     fn listsendpays(&self, params: &Params) -> Result<Value, RpcError> {
@@ -584,14 +619,19 @@ impl NodeState {
         Ok(json!({ "payments": rows.into_iter().map(sendpay_json).collect::<Vec<_>>() }))
     }
 
-    /// The payee's `sendinvoice` reaches us and our node starts paying: the checks of the
-    /// offers plugin and of `check_invoice_request_usage`, then a `pending` sendpay.
-    pub fn start_payment(
+    /// The payee's `sendinvoice` for the sum of `parts` reaches us and xpay sends it in those
+    /// parts (`(amount_msat, amount_sent_msat)` each): the offers plugin's checks, then
+    /// lightningd's `check_invoice_request_usage` per part. A refused first part fails the
+    /// payment; a refused later part (212 for a single-use request, F5) is returned beside the
+    /// parts already in flight.
+    pub fn start_split(
         &mut self,
         invreq_id: &str,
-        amount_msat: u64,
-    ) -> Result<Sendpay, PayError> {
+        parts: &[(u64, u64)],
+    ) -> Result<(Vec<Sendpay>, Option<RpcError>), PayError> {
+        self.alive()?;
         let id = invreq_id.to_ascii_lowercase();
+        let total: u64 = parts.iter().map(|p| p.0).sum();
         let r = self
             .invreqs
             .get(&id)
@@ -601,94 +641,209 @@ impl NodeState {
                 "invoice_request no longer available".into(),
             ));
         }
-        self.check_usage(&id)?;
-        if r.amount_msat.is_some_and(|a| amount_msat > a) {
+        if r.amount_msat.is_some_and(|a| total > a) {
             return Err(PayError::Refused("invoice amount is too large".into()));
-        }
-        if r.single_use
-            && let Some(h) = &r.in_flight
-        {
-            return Err(PayError::Rpc(RpcError::new(
-                PAY_INVOICE_REQUEST_INVALID,
-                format!("Single-use invoice_request already in progress with {h}"),
-            )));
         }
         let preimage = random32();
         let payment_hash: [u8; 32] = Sha256::digest(preimage).into();
-        let created_at = now();
         let terms = InvoiceTerms {
-            amount_msat,
+            amount_msat: total,
             payment_hash,
-            created_at,
+            created_at: now(),
             relative_expiry: 90,
         };
         let bolt12 = invoice_for(&r.bytes, &terms, &self.payee);
-        self.created += 1;
-        let pay = Sendpay {
-            created_index: self.created,
+        let hash = hex::encode(payment_hash);
+        let template = Sendpay {
+            created_index: 0,
+            groupid: 1,
+            partid: 0,
             updated_index: None,
-            payment_hash: hex::encode(payment_hash),
+            payment_hash: hash,
             preimage: hex::encode(preimage),
             status: "pending",
-            amount_msat,
-            amount_sent_msat: amount_msat + amount_msat / 1000 + 1,
-            created_at,
+            amount_msat: 0,
+            amount_sent_msat: 0,
+            created_at: terms.created_at,
             completed_at: None,
             bolt12,
             destination: self.payee.public_key().to_string(),
-            invreq_id: id.clone(),
+            invreq_id: id,
+        };
+        let mut made = Vec::new();
+        for (n, &(amount, sent)) in parts.iter().enumerate() {
+            match self.inject(&template, 1, n as u64 + 1, amount, sent) {
+                Ok(p) => made.push(p),
+                Err(e) if made.is_empty() => return Err(PayError::Rpc(e)),
+                Err(e) => return Ok((made, Some(e))),
+            }
+        }
+        Ok((made, None))
+    }
+
+    /// xpay sends more parts for a payment already started (a retry after a failed part, or
+    /// the rest of a split): the same hash and invoice, in its last group or (`new_group`) a new
+    /// one; partids go on from the group's last. Returns the new parts' partids.
+    pub fn add_parts(
+        &mut self,
+        payment_hash: &str,
+        parts: &[(u64, u64)],
+        new_group: bool,
+    ) -> Result<Vec<u64>, PayError> {
+        self.alive()?;
+        let template = self
+            .sendpays
+            .iter()
+            .filter(|p| p.payment_hash == payment_hash)
+            .max_by_key(|p| (p.groupid, p.partid))
+            .cloned()
+            .ok_or_else(|| PayError::Refused(format!("no payment {payment_hash}")))?;
+        let groupid = template.groupid + u64::from(new_group);
+        let mut partid = if new_group { 0 } else { template.partid };
+        let mut ids = Vec::new();
+        for &(amount, sent) in parts {
+            partid += 1;
+            self.inject(&template, groupid, partid, amount, sent)
+                .map_err(PayError::Rpc)?;
+            ids.push(partid);
+        }
+        Ok(ids)
+    }
+
+    /// `injectpaymentonion` of one part: lightningd's check, then a `pending` row.
+    fn inject(
+        &mut self,
+        template: &Sendpay,
+        groupid: u64,
+        partid: u64,
+        amount_msat: u64,
+        amount_sent_msat: u64,
+    ) -> Result<Sendpay, RpcError> {
+        self.check_invoice_request_usage(&template.invreq_id)?;
+        self.created += 1;
+        let pay = Sendpay {
+            created_index: self.created,
+            groupid,
+            partid,
+            amount_msat,
+            amount_sent_msat,
+            created_at: now(),
+            status: "pending",
+            updated_index: None,
+            completed_at: None,
+            ..template.clone()
         };
         self.sendpays.push(pay.clone());
-        if let Some(r) = self.invreqs.get_mut(&id) {
-            r.in_flight = Some(pay.payment_hash.clone());
-        }
         Ok(pay)
     }
 
-    /// Ends a payment: `complete` marks the request used (single-use: inactive), `failed`
-    /// frees it for another attempt.
+    /// lightningd's `check_invoice_request_usage` (`lightningd/pay.c`): error 212 for an unknown
+    /// or inactive request, and, for a single-use one, when the FIRST payment row stored for it
+    /// is complete or still pending (it looks at no other row: F5 in notes/cln-e2e.md).
+    fn check_invoice_request_usage(&self, invreq_id: &str) -> Result<(), RpcError> {
+        let refuse = |m: String| RpcError::new(PAY_INVOICE_REQUEST_INVALID, m);
+        let r = self
+            .invreqs
+            .get(invreq_id)
+            .ok_or_else(|| refuse("Unknown invoice_request".into()))?;
+        if !r.active {
+            return Err(refuse("Inactive invoice_request".into()));
+        }
+        if r.single_use
+            && let Some(first) = self
+                .sendpays
+                .iter()
+                .filter(|p| p.invreq_id == invreq_id)
+                .min_by_key(|p| p.created_index)
+        {
+            match first.status {
+                "complete" => {
+                    return Err(refuse(format!(
+                        "Single-use invoice_request already paid with {}",
+                        first.payment_hash
+                    )));
+                }
+                "pending" => {
+                    return Err(refuse(format!(
+                        "Single-use invoice_request already in progress with {}",
+                        first.payment_hash
+                    )));
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    /// Ends every pending part of a payment, oldest first. `None` if none was pending.
     pub fn finish_payment(&mut self, payment_hash: &str, success: bool) -> Option<Sendpay> {
+        let parts: Vec<(u64, u64)> = self
+            .sendpays
+            .iter()
+            .filter(|p| p.payment_hash == payment_hash && p.status == "pending")
+            .map(|p| (p.groupid, p.partid))
+            .collect();
+        let mut last = None;
+        for (g, p) in parts {
+            last = self.finish_part(payment_hash, g, p, success);
+        }
+        last
+    }
+
+    /// Ends one pending part: `updated_index` set (the parts of a payment may end in any order).
+    /// A completed part marks the request used like `wallet_invoice_request_mark_used`, which
+    /// aborts the node when the request is not active (F1, F5).
+    pub fn finish_part(
+        &mut self,
+        payment_hash: &str,
+        groupid: u64,
+        partid: u64,
+        success: bool,
+    ) -> Option<Sendpay> {
+        if self.crashed.is_some() {
+            return None;
+        }
+        let pos = self.sendpays.iter().position(|p| {
+            p.payment_hash == payment_hash
+                && p.groupid == groupid
+                && p.partid == partid
+                && p.status == "pending"
+        })?;
         self.updated += 1;
         let updated = self.updated;
-        let pay = self
-            .sendpays
-            .iter_mut()
-            .find(|p| p.payment_hash == payment_hash && p.status == "pending")?;
+        let pay = &mut self.sendpays[pos];
         pay.status = if success { "complete" } else { "failed" };
         pay.updated_index = Some(updated);
         pay.completed_at = success.then(now);
         let pay = pay.clone();
-        if let Some(r) = self.invreqs.get_mut(&pay.invreq_id) {
-            r.in_flight = None;
-            if success {
-                r.used = true;
-                if r.single_use {
-                    r.active = false;
-                }
-            }
+        if success {
+            self.mark_used(&pay.invreq_id);
         }
         Some(pay)
     }
 
-    /// Whether a single-use request was already paid; refuses a second payment like lightningd.
-    pub fn check_usage(&self, invreq_id: &str) -> Result<(), PayError> {
-        let id = invreq_id.to_ascii_lowercase();
-        if let Some(r) = self.invreqs.get(&id)
-            && r.single_use
-            && r.used
-        {
-            let hash = self
-                .sendpays
-                .iter()
-                .find(|p| p.invreq_id == id && p.status == "complete")
-                .map(|p| p.payment_hash.clone())
-                .unwrap_or_default();
-            return Err(PayError::Rpc(RpcError::new(
-                PAY_INVOICE_REQUEST_INVALID,
-                format!("Single-use invoice_request already paid with {hash}"),
-            )));
+    fn mark_used(&mut self, invreq_id: &str) {
+        let Some(r) = self.invreqs.get_mut(invreq_id) else {
+            return;
+        };
+        if !r.active {
+            let status = u8::from(r.active) | u8::from(r.single_use) << 1 | u8::from(r.used) << 2;
+            self.crash(format!(
+                "wallet_invoice_request_mark_used: invreq_id {invreq_id} not active: status {status}"
+            ));
+            return;
         }
-        Ok(())
+        r.used = true;
+        if r.single_use {
+            r.active = false;
+        }
+    }
+
+    fn alive(&self) -> Result<(), PayError> {
+        match &self.crashed {
+            Some(why) => Err(PayError::Refused(format!("the node is down: {why}"))),
+            None => Ok(()),
+        }
     }
 }
 
@@ -720,7 +875,7 @@ fn sendpay_json(p: &Sendpay) -> Value {
     let mut v = json!({
         "amount_msat": p.amount_msat, "amount_sent_msat": p.amount_sent_msat,
         "bolt12": p.bolt12, "created_at": p.created_at, "created_index": p.created_index,
-        "destination": p.destination, "groupid": 1, "id": p.created_index, "partid": 0,
+        "destination": p.destination, "groupid": p.groupid, "id": p.created_index, "partid": p.partid,
         "payment_hash": p.payment_hash, "status": p.status,
     });
     if let Some(u) = p.updated_index {
@@ -733,4 +888,120 @@ fn sendpay_json(p: &Sendpay) -> Value {
         v["payment_preimage"] = json!(p.preimage);
     }
     v
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn node_with(single_use: bool, amount: u64) -> (NodeState, String) {
+        let mut n = NodeState::new(
+            Network::Regtest,
+            "v26.06.6".into(),
+            LabelParam::RecurrenceLabel,
+        );
+        let mut p = Params::new();
+        p.insert("amount".into(), json!(amount));
+        p.insert("description".into(), json!("t"));
+        p.insert("single_use".into(), json!(single_use));
+        let v = n.invoicerequest(&p).unwrap();
+        (n, v["invreq_id"].as_str().unwrap().to_owned())
+    }
+
+    fn rows(n: &NodeState) -> Vec<Value> {
+        n.listsendpays(&Params::new()).unwrap()["payments"]
+            .as_array()
+            .unwrap()
+            .clone()
+    }
+
+    #[test]
+    fn a_split_payment_has_one_row_per_part_without_updated_index_until_updated() {
+        let (mut n, id) = node_with(false, 2_500_000_000);
+        let (parts, refused) = n
+            .start_split(
+                &id,
+                &[(1_515_000_000, 1_515_000_000), (985_000_000, 985_000_000)],
+            )
+            .unwrap();
+        assert!(refused.is_none());
+        let r = rows(&n);
+        assert_eq!(r.len(), 2);
+        assert_eq!(
+            (r[0]["groupid"].as_u64(), r[0]["partid"].as_u64()),
+            (Some(1), Some(1))
+        );
+        assert_eq!(
+            (r[1]["groupid"].as_u64(), r[1]["partid"].as_u64()),
+            (Some(1), Some(2))
+        );
+        assert!(r.iter().all(|r| r.get("updated_index").is_none()));
+        assert_eq!(r[0]["payment_hash"], r[1]["payment_hash"]);
+        // Out of order: part 2 ends first, so part 1 gets the higher updated_index.
+        let hash = &parts[0].payment_hash;
+        n.finish_part(hash, 1, 2, true).unwrap();
+        n.finish_part(hash, 1, 1, true).unwrap();
+        let r = rows(&n);
+        assert_eq!(r[1]["updated_index"], 1);
+        assert_eq!(r[0]["updated_index"], 2);
+        assert!(n.crashed().is_none());
+        assert!(n.invreqs[&id].used && n.invreqs[&id].active);
+    }
+
+    #[test]
+    fn a_single_use_request_refuses_its_own_second_part_with_212_and_a_retry_crashes_the_node() {
+        let (mut n, id) = node_with(true, 5_000_000);
+        let (parts, refused) = n
+            .start_split(&id, &[(4_310_000, 4_310_000), (690_000, 690_000)])
+            .unwrap();
+        assert_eq!(parts.len(), 1);
+        let refused = refused.expect("second part refused");
+        assert_eq!(refused.code, Some(212));
+        assert!(refused.message.contains("already in progress with"));
+        let hash = parts[0].payment_hash.clone();
+        // The lone part times out; a retry of both parts under the same hash is let through…
+        n.finish_part(&hash, 1, 1, false).unwrap();
+        n.add_parts(&hash, &[(4_310_000, 4_310_000), (690_000, 690_000)], false)
+            .unwrap();
+        assert_eq!(rows(&n).len(), 3);
+        n.finish_part(&hash, 1, 2, true).unwrap();
+        assert!(n.crashed().is_none());
+        // …and the second part's success aborts the node (status 6: single-use, used).
+        n.finish_part(&hash, 1, 3, true);
+        assert!(
+            n.crashed().unwrap().contains("not active: status 6"),
+            "{:?}",
+            n.crashed()
+        );
+    }
+
+    #[test]
+    fn disabling_during_an_in_flight_payment_trips_the_double() {
+        let (mut n, id) = node_with(false, 1000);
+        n.start_split(&id, &[(1000, 1000)]).unwrap();
+        let mut p = Params::new();
+        p.insert("invreq_id".into(), json!(id));
+        assert!(n.disableinvoicerequest(&p).is_err());
+        assert!(n.crashed().unwrap().contains("in flight"));
+    }
+
+    #[test]
+    fn a_multi_use_request_takes_several_payments_and_a_failed_attempt_is_retried_under_its_hash() {
+        let (mut n, id) = node_with(false, 3_000_000);
+        let (a, _) = n.start_split(&id, &[(3_000_000, 3_000_000)]).unwrap();
+        let (b, _) = n.start_split(&id, &[(3_000_000, 3_000_030)]).unwrap();
+        assert_ne!(a[0].payment_hash, b[0].payment_hash);
+        n.finish_part(&a[0].payment_hash, 1, 1, false).unwrap();
+        assert_eq!(
+            n.add_parts(&a[0].payment_hash, &[(3_000_000, 3_000_000)], false)
+                .unwrap(),
+            vec![2]
+        );
+        n.finish_payment(&a[0].payment_hash, true).unwrap();
+        n.finish_payment(&b[0].payment_hash, true).unwrap();
+        let r = rows(&n);
+        assert_eq!(r.len(), 3);
+        assert_eq!(r.iter().filter(|r| r["status"] == "complete").count(), 2);
+        assert!(n.crashed().is_none());
+    }
 }

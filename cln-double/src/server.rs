@@ -94,6 +94,14 @@ impl Shared {
             .unwrap_or(0)
     }
 
+    /// An error (the connection is closed unanswered) once the node has crashed.
+    pub fn check_alive(&self) -> std::io::Result<()> {
+        match self.state().crashed() {
+            Some(why) => Err(std::io::Error::other(format!("lightningd crashed: {why}"))),
+            None => Ok(()),
+        }
+    }
+
     /// Returns once no call is running.
     pub async fn settled(&self) {
         while self.in_flight.load(Ordering::SeqCst) > 0 {
@@ -175,6 +183,8 @@ impl Drop for InFlight {
 }
 
 async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> std::io::Result<Response<Body>> {
+    // A crashed lightningd takes clnrest with it: no call is answered any more.
+    shared.check_alive()?;
     let path = req.uri().path().to_owned();
     let Some(method) = path
         .strip_prefix("/v1/")
@@ -227,7 +237,9 @@ async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> std::io::Result<
         .entry(method.clone())
         .or_default() += 1;
     if method == "wait" {
-        return Ok(match wait(&shared, &params).await {
+        let answer = wait(&shared, &params).await;
+        shared.check_alive()?;
+        return Ok(match answer {
             Ok(v) => reply(201, &v),
             Err(e) => error(500, &e),
         });
@@ -256,6 +268,7 @@ async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> std::io::Result<
     })
     .await
     .map_err(std::io::Error::other)?;
+    shared.check_alive()?;
     let result = match (&fault, result) {
         (Some(Fault::ForeignAnswer), Ok(mut v)) => {
             v["bolt12"] = Value::String(shared.state().foreign_invreq());
@@ -316,6 +329,9 @@ async fn wait(shared: &Shared, params: &Map<String, Value>) -> Result<Value, Rpc
         .ok_or_else(|| RpcError::bad_param("nextvalue", "should be an unsigned 64 bit integer"))?;
     let mut rx = shared.changed.subscribe();
     loop {
+        if shared.state().crashed().is_some() {
+            return Err(RpcError::new(-1, "crashed"));
+        }
         let value = shared.state().index(&indexname);
         if value >= nextvalue {
             return Ok(json!({"subsystem": "sendpays", indexname: value}));

@@ -258,6 +258,11 @@ impl From<NodeError> for ApiError {
                 "already_inactive",
                 "The invoice request is not active",
             ),
+            NodeError::PaymentInFlight => (
+                S::CONFLICT,
+                "payment_in_flight",
+                "A payment for the invoice request is in flight",
+            ),
             NodeError::Unauthorized(_) => (
                 S::BAD_GATEWAY,
                 "node_credentials_refused",
@@ -282,10 +287,29 @@ impl From<NodeError> for ApiError {
                 (S::BAD_GATEWAY, "node_error", "The node failed")
             }
         };
+        // The node's own text can name its URL, host or parameters: it goes to the log only.
+        let detail = match &e {
+            NodeError::UnknownInvoiceRequest(id) => {
+                format!("the node does not know invoice request {id}")
+            }
+            NodeError::NotActive => "the invoice request is not active on the node".into(),
+            NodeError::PaymentInFlight => {
+                "a payment for the invoice request is in flight; retry once it settled".into()
+            }
+            NodeError::Unauthorized(_) => {
+                "the node refused our credentials; the operator must check the rune".into()
+            }
+            NodeError::Unreachable(_) => "the node is unreachable; retry later".into(),
+            NodeError::Timeout => "the node did not answer in time".into(),
+            NodeError::Unsupported(what) => format!("this node cannot {what}"),
+            NodeError::CouldNotCreate(_) | NodeError::BadParams(_) | NodeError::Other(_) => {
+                "the node failed; the service log has the details".into()
+            }
+        };
         if status.is_server_error() {
             tracing::warn!(error = %e, code, "node error");
         }
-        Self::new(status, code, title, e.to_string())
+        Self::new(status, code, title, detail)
     }
 }
 
@@ -301,6 +325,16 @@ impl From<ServiceError> for ApiError {
                     S::CONFLICT,
                     "already_inactive",
                     "The invoice request is not active",
+                    e.to_string(),
+                )
+                .with_invreq_id(id)
+            }
+            ServiceError::PaymentInFlight(ref id) => {
+                let id = id.clone();
+                Self::new(
+                    S::CONFLICT,
+                    "payment_in_flight",
+                    "A payment for the invoice request is in flight",
                     e.to_string(),
                 )
                 .with_invreq_id(id)

@@ -7,6 +7,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::AppState;
+use crate::service::PaymentWatch;
 
 /// What a probe found.
 #[derive(Serialize, ToSchema)]
@@ -25,6 +26,10 @@ pub struct Checks {
     pub store: String,
     /// The node.
     pub node: String,
+    /// The payment watcher: `ok`; `starting`; `standby` (another replica runs it); `none` (this
+    /// node cannot pay); or what its last round failed with (`credentials_refused`,
+    /// `unreachable`, …: payments are then not being recorded).
+    pub payments: String,
     /// Whether the process is draining for shutdown.
     pub draining: bool,
     /// `leader` when this replica runs the background jobs, else `standby`.
@@ -54,11 +59,25 @@ pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Health>)
     };
     let node = match tokio::time::timeout(timeout, state.service.node().ping()).await {
         Ok(Ok(())) => "ok".to_string(),
-        Ok(Err(e)) => e.to_string(),
+        // The kind only: the error's text can name the node's URL.
+        Ok(Err(e)) => e.kind().to_string(),
         Err(_) => "timeout".to_string(),
     };
+    let is_leader = state.is_leader.load(std::sync::atomic::Ordering::Relaxed);
+    let payments = if !state.service.node().info().can_pay {
+        "none".to_string()
+    } else if !is_leader {
+        "standby".to_string()
+    } else {
+        match state.service.payment_watch() {
+            PaymentWatch::Starting => "starting".to_string(),
+            PaymentWatch::Ok => "ok".to_string(),
+            PaymentWatch::Failing(kind) => kind.to_string(),
+        }
+    };
+    let payments_ok = matches!(payments.as_str(), "ok" | "starting" | "standby" | "none");
     let draining = state.draining.load(std::sync::atomic::Ordering::Relaxed);
-    let ready = store == "ok" && node == "ok" && !draining;
+    let ready = store == "ok" && node == "ok" && payments_ok && !draining;
     let status = if ready {
         StatusCode::OK
     } else {
@@ -71,6 +90,7 @@ pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Health>)
             checks: Some(Checks {
                 store,
                 node,
+                payments,
                 draining,
                 jobs: if state.is_leader.load(std::sync::atomic::Ordering::Relaxed) {
                     "leader"

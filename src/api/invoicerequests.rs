@@ -11,8 +11,8 @@ use super::AppState;
 use super::auth::{CanDisable, CanRead, CanWrite};
 use super::error::{ApiError, Problem};
 use super::extract::{InvreqIdPath, JsonObject, QueryPairs};
-use crate::service::{Created, InvoiceRequestView, NewInvoiceRequest, unix_now};
-use crate::store::{ListQuery, PaymentRecord, Status};
+use crate::service::{Created, InvoiceRequestView, NewInvoiceRequest, Payment, unix_now};
+use crate::store::{ListQuery, Status};
 
 /// The tenant of the bootstrap key (kept here for callers of the first API).
 pub use crate::auth::DEFAULT_TENANT;
@@ -94,14 +94,64 @@ pub struct InvoiceRequestBody {
     pub created_at: u64,
     /// `pending`, `open`, `paying`, `paid`, `disabled`, `expired` or `failed`.
     pub status: Status,
-    /// The latest payment for it, once an invoice was paid.
+    /// Delivered to payees by completed payments, in millisatoshi. Below `amount_msat` when a
+    /// payee invoiced less than asked (a shortfall).
+    pub amount_paid_msat: u64,
+    /// Sent by the node for completed payments, in millisatoshi, fees included: the fees are
+    /// `amount_sent_msat - amount_paid_msat`.
+    pub amount_sent_msat: u64,
+    /// Every payment the node made for it, newest first, failed attempts included.
+    pub payments: Vec<PaymentBody>,
+    /// The payment that says most (the newest completed, else in flight, else failed).
+    /// Kept for earlier clients: `payments` has them all.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub payment: Option<PaymentRecord>,
+    pub payment: Option<PaymentBody>,
     /// Its claim page, `/claim/<token>` relative to invreqd's origin, while it has one
     /// (created with `claim_page: true`, or `POST /v1/invoicerequests/{invreq_id}/claim`).
     /// Whoever has it can claim the money: hand it only to the person being paid.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub claim_url: Option<String>,
+}
+
+/// One payment the node made for an invoice request: the parts of one `(payment_hash,
+/// groupid)` of CLN's `listsendpays`, summed the way `listpays` does.
+#[derive(Serialize, ToSchema)]
+pub struct PaymentBody {
+    /// The payment hash, hex.
+    pub payment_hash: String,
+    /// The node's group of this attempt (a retry of the same invoice may start another).
+    pub groupid: u64,
+    /// `complete` if any part completed, `pending` if any is in flight, `failed` only if all failed.
+    pub status: &'static str,
+    /// Delivered to the payee by the parts that completed or are in flight, in millisatoshi
+    /// (0 when every part failed: no money moved).
+    pub amount_msat: u64,
+    /// Sent by the node for the same parts, in millisatoshi, fees included.
+    pub amount_sent_msat: u64,
+    /// How many parts the node made for it, failed ones included.
+    pub parts: u32,
+    /// The preimage, hex, once complete.
+    pub preimage: Option<String>,
+    /// Seconds since 1970 when its first part started.
+    pub created_at: u64,
+    /// Seconds since 1970 when it completed.
+    pub completed_at: Option<u64>,
+}
+
+impl From<&Payment> for PaymentBody {
+    fn from(p: &Payment) -> Self {
+        Self {
+            payment_hash: p.payment_hash.clone(),
+            groupid: p.groupid,
+            status: p.status.as_str(),
+            amount_msat: p.amount_msat,
+            amount_sent_msat: p.amount_sent_msat,
+            parts: p.parts,
+            preimage: p.preimage.clone(),
+            created_at: p.created_at,
+            completed_at: p.completed_at,
+        }
+    }
 }
 
 impl From<&InvoiceRequestView> for InvoiceRequestBody {
@@ -120,7 +170,10 @@ impl From<&InvoiceRequestView> for InvoiceRequestBody {
             absolute_expiry: r.absolute_expiry,
             created_at: r.created_at,
             status: r.status,
-            payment: v.payments.first().cloned(),
+            amount_paid_msat: v.amount_paid_msat(),
+            amount_sent_msat: v.amount_sent_msat(),
+            payments: v.payments.iter().map(PaymentBody::from).collect(),
+            payment: v.main_payment().map(PaymentBody::from),
             claim_url: v.claim_token.as_ref().map(|t| format!("/claim/{t}")),
         }
     }
@@ -361,7 +414,7 @@ pub async fn get(
         (status = 200, description = "Disabled: `active` is false.", body = InvoiceRequestBody),
         (status = 400, description = "Malformed id.", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "Unknown id.", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "Already inactive (disabled, paid, expired or never created).", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Already inactive (disabled, paid, expired or never created), or a payment for it is in flight (`payment_in_flight`: retry once it settled).", body = Problem, content_type = "application/problem+json"),
         (status = 502, description = "The node failed.", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "The node or the database is unavailable.", body = Problem, content_type = "application/problem+json"),
     )

@@ -13,10 +13,14 @@ const MAX_SLEEP: Duration = Duration::from_secs(1);
 pub async fn run(service: Service, mut stop: StopSignal) {
     let wake = service.expiry_notify();
     while !stop.is_stopping() {
+        let swept_at = crate::service::unix_now();
         if let Err(e) = service.sweep_expired().await {
             tracing::warn!(error = %e, "expiry sweep incomplete");
         }
         let sleep = match service.next_expiry().await {
+            // Still due after a sweep: held back by a payment in flight (a settled payment wakes
+            // us) or a node error: try again within the longest sleep, not in a busy loop.
+            Ok(Some(at)) if at <= swept_at => MAX_SLEEP,
             Ok(Some(at)) => until(at).min(MAX_SLEEP),
             Ok(None) => MAX_SLEEP,
             Err(e) => {

@@ -38,20 +38,24 @@ pub struct NodeInvoiceRequest {
     pub bolt12: String,
 }
 
-/// A payment the node made (or is making) for an invoice.
+/// One part of a payment the node made (or is making) for an invoice: one `listsendpays` row.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NodePayment {
-    /// The node's index of the payment (`created_index`).
+    /// The node's index of the part (`created_index`).
     pub created_index: u64,
-    /// The node's update index (`updated_index`), if any.
+    /// The node's update index (`updated_index`); absent until the part changed.
     pub updated_index: Option<u64>,
     /// Hex payment hash.
     pub payment_hash: String,
+    /// The attempt of the hash it belongs to (`groupid`; 0 when absent).
+    pub groupid: u64,
+    /// The part within its group (`partid`; 0 when absent).
+    pub partid: u64,
     /// `pending`, `complete` or `failed`.
     pub status: String,
-    /// What the invoice asked.
+    /// What this part delivers, msat.
     pub amount_msat: Option<u64>,
-    /// What was sent (with fees).
+    /// What this part sent, msat (fees included).
     pub amount_sent_msat: u64,
     /// Hex preimage, once complete.
     pub preimage: Option<String>,
@@ -75,6 +79,9 @@ pub enum NodeError {
     /// The node refused to create it (e.g. the same bytes again).
     #[error("the node could not create the invoice request: {0}")]
     CouldNotCreate(String),
+    /// A payment for the invoice request is in flight on the node: it was not disabled.
+    #[error("a payment for the invoice request is in flight on the node")]
+    PaymentInFlight,
     /// The node refused our parameters.
     #[error("the node refused the parameters: {0}")]
     BadParams(String),
@@ -94,6 +101,25 @@ pub enum NodeError {
     /// Anything else the node said.
     #[error("the node failed: {0}")]
     Other(String),
+}
+
+impl NodeError {
+    /// A short stable name of the kind of error, safe to show to clients (no URL, host or node
+    /// text): `unreachable`, `timeout`, `credentials_refused`, …
+    pub fn kind(&self) -> &'static str {
+        match self {
+            NodeError::UnknownInvoiceRequest(_) => "unknown_invoice_request",
+            NodeError::NotActive => "not_active",
+            NodeError::PaymentInFlight => "payment_in_flight",
+            NodeError::CouldNotCreate(_) => "could_not_create",
+            NodeError::BadParams(_) => "bad_params",
+            NodeError::Unauthorized(_) => "credentials_refused",
+            NodeError::Unreachable(_) => "unreachable",
+            NodeError::Timeout => "timeout",
+            NodeError::Unsupported(_) => "unsupported",
+            NodeError::Other(_) => "error",
+        }
+    }
 }
 
 /// The contract every node transport fulfils.
@@ -118,7 +144,12 @@ pub trait Node: Send + Sync + 'static {
     /// The node's invoice requests; with an id, that one (or nothing).
     async fn list(&self, invreq_id: Option<&str>) -> Result<Vec<NodeInvoiceRequest>, NodeError>;
 
-    /// Makes an invoice request inactive on the node.
+    /// Makes an invoice request inactive on the node: never while a payment for it is in flight
+    /// (Core Lightning v26.06.6 accepts that and aborts when the payment completes, then on every
+    /// restart; notes/cln-e2e.md F1), which a node that can pay checks right before disabling.
+    ///
+    /// # Errors
+    /// [`NodeError::PaymentInFlight`] then; [`NodeError::NotActive`] when already inactive.
     async fn disable(&self, invreq_id: &str) -> Result<NodeInvoiceRequest, NodeError>;
 
     /// Payments created or updated after the given indexes (`created`, `updated`); waits up to

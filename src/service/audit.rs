@@ -17,6 +17,7 @@ pub(super) fn outcome(e: &ServiceError) -> &'static str {
         ServiceError::Validation(_) => "invalid",
         ServiceError::NotFound(_) => "not_found",
         ServiceError::AlreadyInactive(_) => "already_inactive",
+        ServiceError::PaymentInFlight(_) => "payment_in_flight",
         ServiceError::LabelTaken(_) => "label_taken",
         ServiceError::IdempotencyMismatch | ServiceError::IdempotencyInProgress => {
             "idempotency_conflict"

@@ -12,6 +12,7 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use rand::RngCore;
 
+use super::payments::{PaymentStatus, aggregate};
 use super::{InvoiceRequestView, Service, ServiceError, unix_now};
 use crate::auth::ApiClient;
 use crate::store::{InvoiceRequestRecord, Status, StoreError};
@@ -94,11 +95,9 @@ impl Service {
             .ok_or(ServiceError::ClaimNotFound)?
             .effective(unix_now());
         let paid_at = if record.status == Status::Paid || record.used {
-            self.store
-                .payments(&record.invreq_id)
-                .await?
+            aggregate(&self.store.payment_parts(&record.invreq_id).await?)
                 .iter()
-                .filter(|p| p.status == "complete")
+                .filter(|p| p.status == PaymentStatus::Complete)
                 .filter_map(|p| p.completed_at)
                 .min()
         } else {

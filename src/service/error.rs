@@ -35,6 +35,9 @@ pub enum ServiceError {
     /// The invoice request is no longer active.
     #[error("invoice request {0} is already inactive")]
     AlreadyInactive(String),
+    /// A payment for the invoice request is in flight: it cannot be disabled until it settles.
+    #[error("invoice request {0} has a payment in flight; disable it once the payment has settled")]
+    PaymentInFlight(String),
     /// The label is taken by another invoice request.
     #[error("label {0:?} is already used by another invoice request")]
     LabelTaken(String),

@@ -9,7 +9,10 @@ const CONCURRENCY: usize = 16;
 
 impl Service {
     /// Disables on the node, and marks `expired`, every active request whose expiry has
-    /// passed; returns how many it settled. A request the node reports paid ends `paid`.
+    /// passed; returns how many it settled. A request the node reports paid ends `paid`. A
+    /// request with a payment in flight is left for a later sweep (the API shows it `expired`
+    /// meanwhile): disabling it now would crash Core Lightning v26.06.6 when the payment
+    /// completes (notes/cln-e2e.md F1).
     pub async fn sweep_expired(&self) -> Result<usize, ServiceError> {
         use futures::StreamExt;
         let mut settled = 0;
@@ -20,22 +23,23 @@ impl Service {
                 return Ok(settled);
             }
             let n = due.len();
-            let results: Vec<Result<(), ServiceError>> = futures::stream::iter(due)
+            let results: Vec<Result<bool, ServiceError>> = futures::stream::iter(due)
                 .map(|r| async move { self.expire_one(&r).await })
                 .buffer_unordered(CONCURRENCY)
                 .collect()
                 .await;
-            let mut failed = 0;
+            let (mut failed, mut deferred) = (0, 0);
             for r in results {
                 match r {
-                    Ok(()) => settled += 1,
+                    Ok(true) => settled += 1,
+                    Ok(false) => deferred += 1,
                     Err(e) => {
                         failed += 1;
                         tracing::warn!(error = %e, "could not expire an invoice request; retrying later");
                     }
                 }
             }
-            if failed > 0 || n < 500 {
+            if failed > 0 || deferred > 0 || n < 500 {
                 return if failed > 0 && settled == 0 {
                     Err(ServiceError::Node(NodeError::Other(format!(
                         "{failed} expiries failed"
@@ -47,33 +51,47 @@ impl Service {
         }
     }
 
-    async fn expire_one(&self, r: &InvoiceRequestRecord) -> Result<(), ServiceError> {
+    /// Settles one expired request; `false` when it must wait for a payment in flight.
+    async fn expire_one(&self, r: &InvoiceRequestRecord) -> Result<bool, ServiceError> {
+        if r.status == Status::Paying {
+            return Ok(false);
+        }
         let from = [Status::Open, Status::Paying];
-        let used = match self.node.disable(&r.invreq_id).await {
-            Ok(held) => held.used,
-            // Already inactive on the node: it may have been paid just before; the node decides.
-            Err(NodeError::NotActive) => self
-                .node
-                .list(Some(&r.invreq_id))
-                .await?
-                .first()
-                .is_some_and(|n| n.used),
-            Err(NodeError::UnknownInvoiceRequest(_)) => false,
-            Err(e) => return Err(e.into()),
+        // Already inactive on the node (paid just before, or disabled elsewhere): follow it
+        // without a disable. The node layer refuses to disable with a payment in flight.
+        let held = self.node.list(Some(&r.invreq_id)).await?;
+        let used = match held.first() {
+            None => false,
+            Some(n) if !n.active => n.used,
+            Some(_) => match self.node.disable(&r.invreq_id).await {
+                Ok(held) => held.used,
+                Err(NodeError::PaymentInFlight) => {
+                    tracing::info!(invreq_id = %r.invreq_id, "expired with a payment in flight; disabling it on the node once the payment settles");
+                    return Ok(false);
+                }
+                Err(NodeError::NotActive) => self
+                    .node
+                    .list(Some(&r.invreq_id))
+                    .await?
+                    .first()
+                    .is_some_and(|n| n.used),
+                Err(NodeError::UnknownInvoiceRequest(_)) => false,
+                Err(e) => return Err(e.into()),
+            },
         };
-        let (to, why) = if used {
+        let (to, why) = if used && r.single_use {
             (Status::Paid, "paid before it expired")
         } else {
             (Status::Expired, "expired")
         };
         if self
             .store
-            .transition(&r.invreq_id, &from, to, false, used, unix_now())
+            .transition(&r.invreq_id, &from, to, false, used || r.used, unix_now())
             .await?
         {
             tracing::info!(invreq_id = %r.invreq_id, status = to.as_str(), "invoice request {why}");
         }
-        Ok(())
+        Ok(true)
     }
 
     /// The next instant (seconds since 1970) an active request expires.

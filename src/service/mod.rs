@@ -25,14 +25,13 @@ pub use claim::{
 pub use error::{ServiceError, ValidationError};
 pub use keys::{AuthError, CreatedKey, KeyService, NewKey};
 pub use new_request::{FIELDS, Limits, NewInvoiceRequest};
-pub use payments::{CREATED_COUNTER, UPDATED_COUNTER};
+pub use payments::{CREATED_COUNTER, Payment, PaymentStatus, UPDATED_COUNTER, aggregate};
 pub use text::{Description, Issuer, Label};
 
 use crate::bolt12::{InvoiceRequest, InvreqFields, UnsignedInvoiceRequest};
 use crate::node::{Node, NodeError};
 use crate::store::{
-    IdempotencyClaim, InvoiceRequestRecord, ListQuery, PaymentRecord, SpendingPolicy, Status,
-    Store, StoreError,
+    IdempotencyClaim, InvoiceRequestRecord, ListQuery, SpendingPolicy, Status, Store, StoreError,
 };
 
 /// Seconds since 1970, now.
@@ -73,10 +72,35 @@ impl Default for ServiceConfig {
 pub struct InvoiceRequestView {
     /// The record, with expiry applied.
     pub record: InvoiceRequestRecord,
-    /// Its payments, newest first.
-    pub payments: Vec<PaymentRecord>,
+    /// Every payment the node made for it, newest first.
+    pub payments: Vec<Payment>,
     /// The live token of its claim page (`/claim/<token>`), if it has one.
     pub claim_token: Option<String>,
+}
+
+impl InvoiceRequestView {
+    /// Delivered to payees by completed payments, msat (may be less than asked: a payee may
+    /// invoice less).
+    pub fn amount_paid_msat(&self) -> u64 {
+        self.complete().map(|p| p.amount_msat).sum()
+    }
+
+    /// Sent by the node for completed payments, msat, fees included.
+    pub fn amount_sent_msat(&self) -> u64 {
+        self.complete().map(|p| p.amount_sent_msat).sum()
+    }
+
+    /// The payment that says most: the newest completed, else the newest in flight, else the
+    /// newest failed.
+    pub fn main_payment(&self) -> Option<&Payment> {
+        self.payments.iter().min_by_key(|p| p.status)
+    }
+
+    fn complete(&self) -> impl Iterator<Item = &Payment> {
+        self.payments
+            .iter()
+            .filter(|p| p.status == PaymentStatus::Complete)
+    }
 }
 
 /// What a create gives: a new request, or (a retry with an idempotency key) the first response.
@@ -118,6 +142,18 @@ pub struct Service {
     config: Arc<ServiceConfig>,
     expiry_notify: Arc<tokio::sync::Notify>,
     key_cache: Arc<keys::KeyCache>,
+    payment_watch: Arc<std::sync::Mutex<PaymentWatch>>,
+}
+
+/// How the payment watcher fares, for `/readyz`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PaymentWatch {
+    /// No round has ended yet.
+    Starting,
+    /// The last round read the node's payments.
+    Ok,
+    /// The last round failed, of this kind ([`NodeError::kind`], or `store`).
+    Failing(&'static str),
 }
 
 impl Service {
@@ -129,7 +165,18 @@ impl Service {
             key_cache: Arc::new(keys::KeyCache::new(config.key_cache_ttl)),
             config: Arc::new(config),
             expiry_notify: Arc::new(tokio::sync::Notify::new()),
+            payment_watch: Arc::new(std::sync::Mutex::new(PaymentWatch::Starting)),
         }
+    }
+
+    /// How the payment watcher's last round ended.
+    pub fn payment_watch(&self) -> PaymentWatch {
+        *self.payment_watch.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Records how a payment watcher round ended (`Starting` when the watcher stops).
+    pub fn set_payment_watch(&self, state: PaymentWatch) {
+        *self.payment_watch.lock().unwrap_or_else(|e| e.into_inner()) = state;
     }
 
     /// Signalled when a request with an expiry is created, so the sweeper can wake earlier.
@@ -454,20 +501,7 @@ impl Service {
             .claim_tokens_of(std::slice::from_ref(&record))
             .await?
             .remove(&record.invreq_id);
-        self.view_with(record, claim_token).await
-    }
-
-    /// [`Self::view`] with the claim token already looked up.
-    async fn view_with(
-        &self,
-        record: InvoiceRequestRecord,
-        claim_token: Option<String>,
-    ) -> Result<InvoiceRequestView, ServiceError> {
-        let payments = if matches!(record.status, Status::Paying | Status::Paid) || record.used {
-            self.store.payments(&record.invreq_id).await?
-        } else {
-            Vec::new()
-        };
+        let payments = aggregate(&self.store.payment_parts(&record.invreq_id).await?);
         Ok(InvoiceRequestView {
             record: record.effective(unix_now()),
             payments,
@@ -497,11 +531,20 @@ impl Service {
             None
         };
         let mut tokens = self.claim_tokens_of(&rows).await?;
-        let mut items = Vec::with_capacity(rows.len());
-        for r in rows {
-            let token = tokens.remove(&r.invreq_id);
-            items.push(self.view_with(r, token).await?);
+        // One query for the payments of the whole page.
+        let ids: Vec<String> = rows.iter().map(|r| r.invreq_id.clone()).collect();
+        let mut parts: std::collections::HashMap<String, Vec<_>> = Default::default();
+        for p in self.store.payment_parts_of(&ids).await? {
+            parts.entry(p.invreq_id.clone()).or_default().push(p);
         }
+        let items = rows
+            .into_iter()
+            .map(|r| InvoiceRequestView {
+                payments: aggregate(parts.get(&r.invreq_id).map_or(&[][..], Vec::as_slice)),
+                claim_token: tokens.remove(&r.invreq_id),
+                record: r.effective(now),
+            })
+            .collect();
         Ok(Page { items, next_cursor })
     }
 
@@ -517,6 +560,11 @@ impl Service {
             .effective(unix_now());
         if !matches!(record.status, Status::Open | Status::Paying) {
             return Err(ServiceError::AlreadyInactive(invreq_id.to_owned()));
+        }
+        // Never disable with a payment in flight (CLN v26.06.6 then crash-loops): as recorded
+        // here, and (checked by the node layer right before its disable) as the node says now.
+        if record.status == Status::Paying {
+            return Err(ServiceError::PaymentInFlight(invreq_id.to_owned()));
         }
         match self.node.disable(invreq_id).await {
             Ok(node_view) => {
@@ -552,6 +600,9 @@ impl Service {
                     )
                     .await?;
                 return Err(ServiceError::AlreadyInactive(invreq_id.to_owned()));
+            }
+            Err(NodeError::PaymentInFlight) => {
+                return Err(ServiceError::PaymentInFlight(invreq_id.to_owned()));
             }
             Err(e) => return Err(e.into()),
         }

@@ -22,7 +22,7 @@ pub use keys::{
     ApiKeyRecord, AuditEntry, DAY_SECS, Limit, LimitExceeded, Spending, SpendingPolicy,
 };
 pub use model::{
-    IdempotencyClaim, IdempotencyRecord, InvoiceRequestRecord, ListQuery, PaymentRecord, Status,
+    IdempotencyClaim, IdempotencyRecord, InvoiceRequestRecord, ListQuery, PaymentPart, Status,
 };
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -441,16 +441,34 @@ impl Store {
         Ok(())
     }
 
-    /// Inserts or updates a payment.
-    pub async fn upsert_payment(&self, p: &PaymentRecord, now: u64) -> Result<(), StoreError> {
+    /// Records one part as the node reported it. A part never leaves `complete`, and an older
+    /// report (lower `created_index` and `updated_index`) never replaces a newer one, whatever
+    /// order the rows arrive in. A real part replaces the legacy row of its hash.
+    pub async fn upsert_payment_part(&self, p: &PaymentPart, now: u64) -> Result<(), StoreError> {
+        let mut tx = self.writer.begin().await.map_err(StoreError::classify)?;
+        if p.created_index > 0 {
+            sqlx::query("DELETE FROM payment_parts WHERE payment_hash = $1 AND created_index = 0")
+                .bind(&p.payment_hash)
+                .execute(&mut *tx)
+                .await
+                .map_err(StoreError::classify)?;
+        }
         sqlx::query(
-            "INSERT INTO payments (payment_hash, invreq_id, status, amount_msat, amount_sent_msat, preimage, \
-             created_at, completed_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
-             ON CONFLICT (payment_hash) DO UPDATE SET status = excluded.status, \
-             amount_sent_msat = excluded.amount_sent_msat, preimage = excluded.preimage, \
-             completed_at = excluded.completed_at, updated_at = excluded.updated_at",
+            "INSERT INTO payment_parts (payment_hash, groupid, partid, invreq_id, status, amount_msat, \
+             amount_sent_msat, preimage, created_at, completed_at, created_index, updated_index, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) \
+             ON CONFLICT (payment_hash, groupid, partid) DO UPDATE SET status = excluded.status, \
+             amount_msat = excluded.amount_msat, amount_sent_msat = excluded.amount_sent_msat, \
+             preimage = excluded.preimage, created_at = excluded.created_at, \
+             completed_at = excluded.completed_at, created_index = excluded.created_index, \
+             updated_index = excluded.updated_index, updated_at = excluded.updated_at \
+             WHERE payment_parts.status <> 'complete' AND (excluded.created_index > payment_parts.created_index \
+             OR (excluded.created_index = payment_parts.created_index \
+                 AND excluded.updated_index >= payment_parts.updated_index))",
         )
         .bind(&p.payment_hash)
+        .bind(p.groupid as i64)
+        .bind(p.partid as i64)
         .bind(&p.invreq_id)
         .bind(&p.status)
         .bind(p.amount_msat.map(|a| a as i64))
@@ -458,44 +476,71 @@ impl Store {
         .bind(&p.preimage)
         .bind(p.created_at as i64)
         .bind(p.completed_at.map(|c| c as i64))
+        .bind(p.created_index as i64)
+        .bind(p.updated_index as i64)
         .bind(now as i64)
-        .execute(&self.writer)
+        .execute(&mut *tx)
         .await
         .map_err(StoreError::classify)?;
+        tx.commit().await.map_err(StoreError::classify)?;
         Ok(())
     }
 
-    /// The payments of an invoice request: the completed one first, then in-flight, then failed;
-    /// newest first within each.
-    pub async fn payments(&self, invreq_id: &str) -> Result<Vec<PaymentRecord>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT payment_hash, invreq_id, status, amount_msat, amount_sent_msat, preimage, created_at, \
-             completed_at FROM payments WHERE invreq_id = $1 \
-             ORDER BY CASE status WHEN 'complete' THEN 0 WHEN 'pending' THEN 1 ELSE 2 END, created_at DESC, payment_hash",
-        )
-        .bind(invreq_id)
-        .fetch_all(&self.pool)
-        .await
-        .map_err(StoreError::classify)?;
+    /// The payment parts of an invoice request, in the node's order (`created_index`).
+    pub async fn payment_parts(&self, invreq_id: &str) -> Result<Vec<PaymentPart>, StoreError> {
+        self.payment_parts_of(&[invreq_id.to_owned()]).await
+    }
+
+    /// The payment parts of several invoice requests (a page of a list), in the node's order.
+    pub async fn payment_parts_of(
+        &self,
+        invreq_ids: &[String],
+    ) -> Result<Vec<PaymentPart>, StoreError> {
+        if invreq_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let placeholders: Vec<String> = (1..=invreq_ids.len()).map(|i| format!("${i}")).collect();
+        let sql = format!(
+            "SELECT payment_hash, groupid, partid, invreq_id, status, amount_msat, amount_sent_msat, \
+             preimage, created_at, completed_at, created_index, updated_index FROM payment_parts \
+             WHERE invreq_id IN ({}) ORDER BY created_index, payment_hash, groupid, partid",
+            placeholders.join(", ")
+        );
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for id in invreq_ids {
+            query = query.bind(id);
+        }
+        let rows = query
+            .fetch_all(&self.pool)
+            .await
+            .map_err(StoreError::classify)?;
+        let u = |r: &AnyRow, c: &str| r.try_get::<i64, _>(c).map(|v| v as u64);
+        let opt = |r: &AnyRow, c: &str| r.try_get::<Option<i64>, _>(c).map(|v| v.map(|v| v as u64));
         rows.iter()
             .map(|r| {
-                Ok(PaymentRecord {
+                Ok(PaymentPart {
                     payment_hash: r.try_get("payment_hash")?,
+                    groupid: u(r, "groupid")?,
+                    partid: u(r, "partid")?,
                     invreq_id: r.try_get("invreq_id")?,
                     status: r.try_get("status")?,
-                    amount_msat: r
-                        .try_get::<Option<i64>, _>("amount_msat")?
-                        .map(|a| a as u64),
-                    amount_sent_msat: r.try_get::<i64, _>("amount_sent_msat")? as u64,
+                    amount_msat: opt(r, "amount_msat")?,
+                    amount_sent_msat: u(r, "amount_sent_msat")?,
                     preimage: r.try_get("preimage")?,
-                    created_at: r.try_get::<i64, _>("created_at")? as u64,
-                    completed_at: r
-                        .try_get::<Option<i64>, _>("completed_at")?
-                        .map(|c| c as u64),
+                    created_at: u(r, "created_at")?,
+                    completed_at: opt(r, "completed_at")?,
+                    created_index: u(r, "created_index")?,
+                    updated_index: u(r, "updated_index")?,
                 })
             })
             .collect::<Result<_, sqlx::Error>>()
             .map_err(StoreError::classify)
+    }
+
+    /// Closes every pooled connection (SQLite checkpoints its WAL as the last one closes).
+    pub async fn close(&self) {
+        self.writer.close().await;
+        self.pool.close().await;
     }
 
     /// A named counter (e.g. the payment watcher's indexes); 0 when unset.

@@ -87,9 +87,12 @@ pub struct InvoiceRequestRecord {
 }
 
 impl InvoiceRequestRecord {
-    /// Expiry applies from the instant it passes, even before the sweeper has run.
+    /// Expiry applies from the instant it passes, even before the sweeper has run (which
+    /// waits while a payment is in flight: a completed one still makes it `paid`).
     pub fn effective(mut self, now: u64) -> Self {
-        if matches!(self.status, Status::Open) && self.absolute_expiry.is_some_and(|e| e <= now) {
+        if matches!(self.status, Status::Open | Status::Paying)
+            && self.absolute_expiry.is_some_and(|e| e <= now)
+        {
             self.status = Status::Expired;
             self.active = false;
         }
@@ -97,19 +100,25 @@ impl InvoiceRequestRecord {
     }
 }
 
-/// A payment the node made for an invoice request.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
-pub struct PaymentRecord {
+/// One part of a payment the node made for an invoice request: one `listsendpays` row.
+///
+/// A payment is the parts of one `(payment_hash, groupid)`; a failed part and its retry share
+/// the hash (notes/cln-e2e.md F2).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PaymentPart {
     /// Hex payment hash.
     pub payment_hash: String,
-    /// Hex id of the invoice request it paid.
-    #[serde(skip)]
+    /// The node's `groupid`: one attempt of the hash.
+    pub groupid: u64,
+    /// The node's `partid` within the group.
+    pub partid: u64,
+    /// Hex id of the invoice request it pays.
     pub invreq_id: String,
     /// `pending`, `complete` or `failed`.
     pub status: String,
-    /// What the invoice asked, msat.
+    /// What this part delivers to the payee, msat.
     pub amount_msat: Option<u64>,
-    /// What the node sent, msat (fees included).
+    /// What this part sent, msat (fees included).
     pub amount_sent_msat: u64,
     /// Hex preimage, once complete.
     pub preimage: Option<String>,
@@ -117,6 +126,10 @@ pub struct PaymentRecord {
     pub created_at: u64,
     /// Seconds since 1970, once complete.
     pub completed_at: Option<u64>,
+    /// The node's `created_index` (0: carried over from before parts were kept).
+    pub created_index: u64,
+    /// The node's `updated_index` (0: never updated, the node gave none).
+    pub updated_index: u64,
 }
 
 /// A stored idempotency key.

@@ -17,6 +17,11 @@ use invreqd::store::Store;
 
 use crate::helpers::{TestApp, start};
 
+/// Calls of `createinvoicerequest` and of `disableinvoicerequest` each start of the app makes to
+/// check that the rune allows them (on an empty string and an all-zero id, which the node
+/// refuses without changing anything).
+pub const RUNE_PROBES: u64 = 1;
+
 /// Starts a double with default options (regtest, v26.06.6-modded, `recurrence_label`).
 pub async fn start_double() -> ClnDouble {
     start_double_with(DoubleOptions::default()).await

@@ -57,6 +57,10 @@ async fn a_payment_appears_within_one_second_and_a_second_one_is_refused() {
         "less than asked is allowed"
     );
     assert!(payment["amount_sent_msat"].as_u64().unwrap() >= 4_000_000);
+    // The shortfall shows: 4 000 000 paid of 5 000 000 asked; fees are sent − paid.
+    assert_eq!(body["amount_msat"], 5_000_000);
+    assert_eq!(body["amount_paid_msat"], 4_000_000);
+    assert_eq!(body["amount_sent_msat"], 4_004_001);
     assert_eq!(payment["preimage"], paid.preimage);
     assert!(payment["completed_at"].as_u64().is_some());
     // The payee's invoice answers exactly this request.
@@ -71,9 +75,9 @@ async fn a_payment_appears_within_one_second_and_a_second_one_is_refused() {
     );
     tokio::time::sleep(Duration::from_millis(200)).await;
     let store = service_on(&double, app.data_dir.path()).await;
-    let payments = store.store().payments(&id).await.unwrap();
-    assert_eq!(payments.len(), 1);
-    assert_eq!(payments[0].payment_hash, paid.payment_hash);
+    let parts = store.store().payment_parts(&id).await.unwrap();
+    assert_eq!(parts.len(), 1);
+    assert_eq!(parts[0].payment_hash, paid.payment_hash);
     // Disabling a paid request: the node says 1001, the API 409.
     crate::helpers::assert_problem(
         app.delete(&format!("/v1/invoicerequests/{id}")).await,
@@ -151,5 +155,134 @@ async fn a_restarted_service_resumes_from_its_stored_indexes() {
     let store = service.store();
     assert_eq!(store.counter(CREATED_COUNTER).await.unwrap(), 2);
     assert_eq!(store.counter(UPDATED_COUNTER).await.unwrap(), 2);
-    assert_eq!(store.payments(&a).await.unwrap().len(), 1);
+    assert_eq!(store.payment_parts(&a).await.unwrap().len(), 1);
+}
+
+/// The request's `payments[0]` once `pred` holds for the body.
+async fn poll_body(app: &TestApp, id: &str, pred: impl Fn(&Value) -> bool) -> Value {
+    let body = poll(app, id, Duration::from_secs(3), &pred).await;
+    assert!(pred(&body), "not reached: {body}");
+    body
+}
+
+#[tokio::test]
+async fn a_two_part_payment_of_2_500_000_sat_reads_exactly_what_the_node_moved() {
+    let double = start_double().await;
+    let app = spawn_cln_app(&double).await;
+    let id = app
+        .create_ok(&json!({"amount": "2500000sat", "description": "payout", "single_use": false}))
+        .await["invreq_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    // notes/cln-e2e.md F2: two parts, 1 515 000 000 + 985 000 000 msat, no fee (direct channel).
+    let paid = double
+        .start_split_payment(
+            &id,
+            &[(1_515_000_000, 1_515_000_000), (985_000_000, 985_000_000)],
+        )
+        .unwrap();
+    assert_eq!(paid.parts, vec![(1, 1), (1, 2)]);
+    let body = poll_body(&app, &id, |b| b["status"] == "paying").await;
+    assert_eq!(body["payments"][0]["status"], "pending");
+    assert_eq!(body["payments"][0]["amount_msat"], 2_500_000_000u64);
+    assert_eq!(body["amount_paid_msat"], 0);
+    // The parts end out of order: part 2 first.
+    assert!(double.complete_part(&paid.payment_hash, 1, 2));
+    assert!(double.complete_part(&paid.payment_hash, 1, 1));
+    let body = poll_body(&app, &id, |b| b["status"] == "open" && b["used"] == true).await;
+    let payments = body["payments"].as_array().unwrap();
+    assert_eq!(payments.len(), 1, "{body}");
+    let p = &payments[0];
+    assert_eq!(p["payment_hash"], paid.payment_hash);
+    assert_eq!(p["status"], "complete");
+    assert_eq!(p["parts"], 2);
+    assert_eq!(p["amount_msat"], 2_500_000_000u64);
+    assert_eq!(p["amount_sent_msat"], 2_500_000_000u64);
+    assert_eq!(p["preimage"], paid.preimage);
+    assert_eq!(body["amount_paid_msat"], 2_500_000_000u64);
+    assert_eq!(body["amount_sent_msat"], 2_500_000_000u64);
+    assert_eq!(body["payment"]["amount_msat"], 2_500_000_000u64);
+    assert!(double.crashed().is_none());
+}
+
+#[tokio::test]
+async fn a_multi_use_request_paid_twice_lists_both_payments_and_their_total() {
+    let double = start_double().await;
+    let app = spawn_cln_app(&double).await;
+    let id = app
+        .create_ok(&json!({"amount": "3000sat", "description": "twice", "single_use": false}))
+        .await["invreq_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let first = double.simulate_payment(&id, 3_000_000).unwrap();
+    poll_body(&app, &id, |b| {
+        b["payments"].as_array().is_some_and(|p| p.len() == 1)
+    })
+    .await;
+    let second = double.simulate_payment(&id, 3_000_000).unwrap();
+    let body = poll_body(&app, &id, |b| b["amount_paid_msat"] == 6_000_000).await;
+    let payments = body["payments"].as_array().unwrap();
+    assert_eq!(payments.len(), 2, "{body}");
+    assert_eq!(
+        payments[0]["payment_hash"], second.payment_hash,
+        "newest first"
+    );
+    assert_eq!(payments[1]["payment_hash"], first.payment_hash);
+    // The double charges amount/1000 + 1 msat of fees per payment: 3 001 each.
+    assert_eq!(body["amount_sent_msat"], 6_006_002);
+    assert_eq!(body["used"], true);
+    assert_eq!(body["status"], "open");
+    // The list shows the same.
+    let listed = app.list_all().await;
+    let row = listed
+        .iter()
+        .find(|r| r["invreq_id"] == id.as_str())
+        .unwrap();
+    assert_eq!(row["payments"].as_array().unwrap().len(), 2);
+    assert_eq!(row["amount_paid_msat"], 6_000_000);
+}
+
+#[tokio::test]
+async fn a_single_use_request_refuses_a_split_and_a_retry_under_the_same_hash_pays_it() {
+    let double = start_double().await;
+    let app = spawn_cln_app(&double).await;
+    let id = app
+        .create_ok(&json!({"amount": "5000sat", "description": "split"}))
+        .await["invreq_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    // F5: lightningd refuses the second part of a single-use request with 212.
+    let paid = double
+        .start_split_payment(&id, &[(4_310_000, 4_310_000), (690_000, 690_000)])
+        .unwrap();
+    assert_eq!(paid.refused.as_ref().and_then(|e| e.code), Some(212));
+    let body = poll_body(&app, &id, |b| b["status"] == "paying").await;
+    assert_eq!(body["payments"][0]["amount_msat"], 4_310_000);
+    // The lone part times out: nothing moved, the request is open again.
+    assert!(double.fail_part(&paid.payment_hash, 1, 1));
+    let body = poll_body(&app, &id, |b| b["status"] == "open").await;
+    assert_eq!(body["payments"][0]["status"], "failed");
+    assert_eq!(body["payments"][0]["amount_sent_msat"], 0);
+    assert_eq!(
+        (body["used"].as_bool(), body["amount_paid_msat"].as_u64()),
+        (Some(false), Some(0))
+    );
+    // xpay retries in one part under the same hash; a late `failed` row never undoes it.
+    let retry = double
+        .add_parts(&paid.payment_hash, &[(5_000_000, 5_000_050)], false)
+        .unwrap();
+    assert_eq!(retry, vec![(1, 2)]);
+    assert!(double.complete_part(&paid.payment_hash, 1, 2));
+    let body = poll_body(&app, &id, |b| b["status"] == "paid").await;
+    let payments = body["payments"].as_array().unwrap();
+    assert_eq!(payments.len(), 1, "{body}");
+    assert_eq!(payments[0]["parts"], 2);
+    assert_eq!(payments[0]["amount_msat"], 5_000_000);
+    assert_eq!(body["amount_paid_msat"], 5_000_000);
+    assert_eq!(body["amount_sent_msat"], 5_000_050);
+    assert_eq!(body["used"], true);
+    assert!(double.crashed().is_none());
 }

@@ -128,6 +128,45 @@ impl ClnRest {
         })
     }
 
+    /// The methods invreqd needs that the rune does not allow (or the node lacks), found by
+    /// calling each harmlessly: `listsendpays` with a limit of 1, `wait` with `nextvalue` 0 (both
+    /// answer at once), and the invoice request methods on an all-zero id or an empty string
+    /// (the node refuses the parameters, which proves the rune let the call through). Empty when
+    /// all is allowed.
+    ///
+    /// # Errors
+    /// When a probe fails for another reason than the rune (node unreachable, timeout, …).
+    pub async fn missing_methods(&self) -> Result<Vec<&'static str>, NodeError> {
+        let zero = "0".repeat(64);
+        let probes: [(&'static str, Value); 5] = [
+            (
+                "listsendpays",
+                json!({"index": "created", "start": 1, "limit": 1}),
+            ),
+            (
+                "wait",
+                json!({"subsystem": "sendpays", "indexname": "created", "nextvalue": 0}),
+            ),
+            ("listinvoicerequests", json!({"invreq_id": zero})),
+            ("disableinvoicerequest", json!({"invreq_id": zero})),
+            (
+                "createinvoicerequest",
+                json!({"bolt12": "", "savetodb": false}),
+            ),
+        ];
+        let mut missing = Vec::new();
+        for (method, params) in probes {
+            match self.call(method, params).await {
+                Ok(_) | Err(CallError::Rpc(_)) => {}
+                Err(CallError::Node(NodeError::Unauthorized(_) | NodeError::Unsupported(_))) => {
+                    missing.push(method);
+                }
+                Err(CallError::Node(e)) => return Err(e),
+            }
+        }
+        Ok(missing)
+    }
+
     /// The label parameter name in use.
     pub fn label_param(&self) -> LabelParam {
         if self.label_is_new.load(Ordering::Relaxed) {
@@ -247,6 +286,15 @@ impl Node for ClnRest {
     }
 
     async fn disable(&self, invreq_id: &str) -> Result<NodeInvoiceRequest, NodeError> {
+        // Right before the disable: the node's payments in flight, by the invoice request their
+        // invoice answers (the watcher may not have seen them yet).
+        if payments::pending(self)
+            .await?
+            .iter()
+            .any(|p| payments::pays(p, invreq_id))
+        {
+            return Err(NodeError::PaymentInFlight);
+        }
         let v = self
             .call("disableinvoicerequest", json!({"invreq_id": invreq_id}))
             .await

@@ -47,9 +47,11 @@ async fn wait_index(
     }
 }
 
-/// Lists by `created` first, then by `updated`, keeping each payment's newest state.
+/// Lists by `created` first, then by `updated`, keeping each part's newest state (a row without
+/// `updated_index` was never updated).
 async fn list(node: &ClnRest, created: u64, updated: u64) -> Result<Vec<NodePayment>, NodeError> {
-    let mut by_hash: HashMap<String, NodePayment> = HashMap::new();
+    // Keyed by `created_index`: one row per part.
+    let mut by_hash: HashMap<u64, NodePayment> = HashMap::new();
     for (index, start) in [("created", created + 1), ("updated", updated + 1)] {
         let v = node
             .call("listsendpays", json!({"index": index, "start": start}))
@@ -61,7 +63,7 @@ async fn list(node: &ClnRest, created: u64, updated: u64) -> Result<Vec<NodePaym
             .ok_or_else(|| NodeError::Other("listsendpays: no `payments` array".into()))?;
         for row in rows {
             let p = payment(row)?;
-            let key = format!("{}/{}", p.payment_hash, p.created_index);
+            let key = p.created_index;
             match by_hash.get(&key) {
                 Some(old) if old.updated_index >= p.updated_index => {}
                 _ => {
@@ -75,6 +77,29 @@ async fn list(node: &ClnRest, created: u64, updated: u64) -> Result<Vec<NodePaym
     Ok(out)
 }
 
+/// The parts the node has in flight now (`listsendpays {"status": "pending"}`).
+pub async fn pending(node: &ClnRest) -> Result<Vec<NodePayment>, NodeError> {
+    let v = node
+        .call("listsendpays", json!({"status": "pending"}))
+        .await
+        .map_err(|e| flatten("listsendpays", e))?;
+    v.get("payments")
+        .and_then(Value::as_array)
+        .ok_or_else(|| NodeError::Other("listsendpays: no `payments` array".into()))?
+        .iter()
+        .map(payment)
+        .collect()
+}
+
+/// Whether a payment's `lni1…` invoice answers the invoice request `invreq_id` (its records
+/// are copied into the invoice, so the id is recomputed from them).
+pub fn pays(p: &NodePayment, invreq_id: &str) -> bool {
+    p.bolt12
+        .as_deref()
+        .and_then(|lni| crate::bolt12::invreq_id_of_invoice(lni).ok())
+        .is_some_and(|id| hex::encode(id).eq_ignore_ascii_case(invreq_id))
+}
+
 fn payment(v: &Value) -> Result<NodePayment, NodeError> {
     let bad = |name: &str| NodeError::Other(format!("listsendpays: bad or missing `{name}`"));
     let u = |name: &str| v.get(name).and_then(Value::as_u64);
@@ -83,6 +108,8 @@ fn payment(v: &Value) -> Result<NodePayment, NodeError> {
         created_index: u("created_index").ok_or_else(|| bad("created_index"))?,
         updated_index: u("updated_index"),
         payment_hash: s("payment_hash").ok_or_else(|| bad("payment_hash"))?,
+        groupid: u("groupid").unwrap_or(0),
+        partid: u("partid").unwrap_or(0),
         status: s("status").ok_or_else(|| bad("status"))?,
         amount_msat: u("amount_msat"),
         amount_sent_msat: u("amount_sent_msat").ok_or_else(|| bad("amount_sent_msat"))?,
