@@ -101,6 +101,10 @@ fn describe() {
         "Invoice requests disabled by a client."
     );
     describe_counter!("invoice_requests_paid_total", "Invoice requests paid.");
+    describe_counter!(
+        "invoice_requests_failed_but_live_total",
+        "Invoice requests the store had marked failed that were found active on the node (and disabled there)."
+    );
     describe_histogram!(
         "node_call_duration_seconds",
         metrics::Unit::Seconds,
@@ -127,6 +131,7 @@ fn describe() {
     counter!("invoice_requests_created_total").absolute(0);
     counter!("invoice_requests_disabled_total").absolute(0);
     counter!("invoice_requests_paid_total").absolute(0);
+    counter!("invoice_requests_failed_but_live_total").absolute(0);
     for method in NODE_METHODS {
         counter!("node_call_errors_total", "method" => method).absolute(0);
     }
@@ -147,6 +152,11 @@ pub fn disabled() {
 /// An invoice request was paid.
 pub fn paid() {
     counter!("invoice_requests_paid_total").increment(1);
+}
+
+/// A request the store had marked `failed` was found active on the node (and disabled there).
+pub fn failed_but_live() {
+    counter!("invoice_requests_failed_but_live_total").increment(1);
 }
 
 /// One call to the node finished (`method`: one of [`NODE_METHODS`] or the transport's name).
