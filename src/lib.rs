@@ -14,6 +14,7 @@ pub mod jobs;
 pub mod metrics;
 pub mod node;
 pub mod qr;
+pub mod server;
 pub mod service;
 pub mod startup;
 pub mod store;

@@ -29,6 +29,7 @@ pub(super) fn outcome(e: &ServiceError) -> &'static str {
         ServiceError::ClaimRevoked => "claim_revoked",
         ServiceError::KeyNotFound(_) => "key_not_found",
         ServiceError::KeyAlreadyRevoked(_) => "already_revoked",
+        ServiceError::LastAdminKey(_) => "last_admin_key",
         ServiceError::NodeMismatch(_) | ServiceError::Node(_) | ServiceError::Store(_) => "failed",
     }
 }
