@@ -305,8 +305,15 @@ impl Service {
         req: NewInvoiceRequest,
         binding: Option<&IdempotencyBinding<'_>>,
     ) -> Result<InvoiceRequestView, ServiceError> {
+        let claim_page = req.claim_page;
         if self.node.build_mode() == crate::node::BuildMode::NodeBuilt {
-            return self.create_node_built(tenant, policy, req, binding).await;
+            let mut view = self.create_node_built(tenant, policy, req, binding).await?;
+            // The id is known only now. Should the token fail, the request stands (its key
+            // replays it) and the error says the store failed.
+            if claim_page {
+                view.claim_token = Some(self.issue_claim_token(&view.record.invreq_id).await?);
+            }
+            return Ok(view);
         }
         let info = self.node.info();
         let mut metadata = [0u8; 16];
@@ -355,9 +362,31 @@ impl Service {
             record.status = Status::Open;
             record.active = true;
             self.insert(&record, policy, binding).await?;
+            let claim_token = match claim_page {
+                false => None,
+                true => match self.issue_claim_token(&invreq_id).await {
+                    Ok(token) => Some(token),
+                    Err(e) => {
+                        // Handed to nobody yet: withdraw it rather than answer without its page.
+                        let _ = self
+                            .store
+                            .transition(
+                                &invreq_id,
+                                &[Status::Open],
+                                Status::Failed,
+                                false,
+                                false,
+                                unix_now(),
+                            )
+                            .await;
+                        return Err(e.into());
+                    }
+                },
+            };
             return Ok(InvoiceRequestView {
                 record,
                 payments: Vec::new(),
+                claim_token,
             });
         }
 
@@ -366,6 +395,18 @@ impl Service {
         // pending record already counts toward the tenant's limits.
         record.submitted = Some(encode_unsigned(&unsigned));
         self.insert(&record, policy, binding).await?;
+        // The token before the node is asked: a request settled later has it too (and a pending
+        // record deleted below takes its token along: ON DELETE CASCADE).
+        let claim_token = match claim_page {
+            false => None,
+            true => match self.issue_claim_token(&invreq_id).await {
+                Ok(token) => Some(token),
+                Err(e) => {
+                    self.fail(&invreq_id).await?;
+                    return Err(e.into());
+                }
+            },
+        };
         let call = self
             .node
             .sign_and_store(&unsigned, record.single_use, record.label.as_deref());
@@ -422,6 +463,7 @@ impl Service {
         Ok(InvoiceRequestView {
             record,
             payments: Vec::new(),
+            claim_token,
         })
     }
 
