@@ -170,7 +170,9 @@ async fn a_thousand_requests_expiring_together_are_each_disabled_once() {
     if let Ok(d) = expires_at.duration_since(std::time::SystemTime::now()) {
         tokio::time::sleep(d).await;
     }
-    let all_off = wait_until(Duration::from_secs(10), || {
+    // Each expiry is three node calls (look, in-flight check, disable): 3000 through TLS on a
+    // loaded 2-core machine.
+    let all_off = wait_until(Duration::from_secs(60), || {
         double.invoice_requests().iter().all(|r| !r.1)
     })
     .await;
