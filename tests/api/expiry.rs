@@ -114,7 +114,8 @@ async fn a_request_paid_just_before_its_expiry_ends_paid_with_its_payment() {
         if got["status"] == "paid" {
             break;
         }
-        assert_ne!(got["status"], "expired", "the node's truth wins: {got}");
+        // From the expiry instant until the sweeper has asked the node, GET may read `expired`
+        // (the API answers expired at once); the node's truth then wins.
         assert!(Instant::now() < deadline, "settled by the sweeper: {got}");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
