@@ -147,7 +147,8 @@ pub enum InvalidMove {
         /// Where it was to go.
         to: Status,
     },
-    /// `used` contradicts the target (`paid` is used; `pending` and `failed` are not).
+    /// `used` contradicts the move (`paid` is used; `pending` and `failed` are not, nor is a
+    /// request that leaves `pending`).
     #[error("an invoice request cannot be {} with used = {used}", .to.as_str())]
     Used {
         /// Where it was to go.
@@ -175,10 +176,11 @@ impl Move {
         if let Some(&bad) = from.iter().find(|&&f| !allowed(f, to)) {
             return Err(InvalidMove::Transition { from: bad, to });
         }
+        // Nothing is paid before the node holds it: a pending request leaves unused.
         let used_ok = match to {
             Status::Paid => used,
             Status::Pending | Status::Failed => !used,
-            _ => true,
+            _ => !(used && from.contains(&Status::Pending)),
         };
         if !used_ok {
             return Err(InvalidMove::Used { to, used });
