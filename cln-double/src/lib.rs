@@ -6,6 +6,7 @@
 //! told to delay, drop or fail calls, go down and come back, and simulate a payee's
 //! `sendinvoice` that the node pays. Where it and notes/cln-live.md differ, the notes are right.
 
+pub mod codec;
 mod faults;
 mod node;
 mod payee;
@@ -18,7 +19,8 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use invreqd::bolt12::{Network, PublicKey};
+use lightning::bitcoin::Network;
+use lightning::bitcoin::secp256k1::PublicKey;
 
 pub use faults::Fault;
 pub use node::{LabelParam, PayError};

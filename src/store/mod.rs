@@ -6,6 +6,7 @@
 
 mod error;
 mod keys;
+mod leader;
 mod model;
 mod stats;
 
@@ -20,6 +21,7 @@ pub use keys::{
     ApiKeyRecord, AuditEntry, DAY_SECS, IdempotencyBinding, Limit, LimitExceeded, Spending,
     SpendingPolicy,
 };
+pub use leader::LeaderLock;
 pub use model::{
     IdempotencyClaim, IdempotencyRecord, InvoiceRequestRecord, ListQuery, PaymentPart,
     PaymentStatus, Status,
@@ -257,7 +259,7 @@ impl Store {
         bolt12: Option<&str>,
         now: u64,
     ) -> Result<bool, StoreError> {
-        let mut tx = self.writer.begin().await.map_err(StoreError::classify)?;
+        let mut tx = self.begin_write().await?;
         let moved = Self::apply_in(&mut tx, invreq_id, mv, bolt12, now).await?;
         tx.commit().await.map_err(StoreError::classify)?;
         Ok(moved)
