@@ -384,6 +384,33 @@ mod tests {
         }
     }
 
+    /// `docs/architecture.md`'s status diagram has an arrow for every allowed move and for
+    /// nothing else.
+    #[test]
+    fn the_documented_diagram_is_the_lifecycle() {
+        let doc = include_str!("../../docs/architecture.md");
+        let diagram = doc
+            .split("```mermaid\nstateDiagram-v2\n")
+            .nth(1)
+            .and_then(|rest| rest.split("```").next())
+            .expect("a stateDiagram-v2 block");
+        let mut drawn = std::collections::BTreeSet::new();
+        for line in diagram.lines() {
+            let arrow = line.split(':').next().unwrap_or("").trim();
+            let Some((from, to)) = arrow.split_once(" --> ") else {
+                continue;
+            };
+            if from == "[*]" {
+                assert_eq!(to, "pending", "requests start pending");
+                continue;
+            }
+            let parse = |s: &str| Status::parse(s).unwrap_or_else(|| panic!("status {s:?}"));
+            assert!(drawn.insert((parse(from), parse(to))), "{line} drawn twice");
+        }
+        let allowed: std::collections::BTreeSet<_> = MOVES.iter().copied().collect();
+        assert_eq!(drawn, allowed);
+    }
+
     #[test]
     fn used_must_agree_with_the_target() {
         assert!(Move::new(&[Open], Paid, false).is_err());
