@@ -15,6 +15,7 @@ pub mod domain;
 pub mod jobs;
 pub mod metrics;
 pub mod node;
+pub mod server;
 pub mod service;
 pub mod startup;
 pub mod store;

@@ -27,6 +27,7 @@ fn outcome(e: &ServiceError) -> &'static str {
         ServiceError::NodeTimeout { .. } => "pending",
         ServiceError::KeyNotFound(_) => "key_not_found",
         ServiceError::KeyAlreadyRevoked(_) => "already_revoked",
+        ServiceError::LastAdminKey(_) => "last_admin_key",
         ServiceError::NodeMismatch(_) | ServiceError::Node(_) | ServiceError::Store(_) => "failed",
     }
 }

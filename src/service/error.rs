@@ -65,6 +65,11 @@ pub enum ServiceError {
     /// The API key was revoked before.
     #[error("API key {0} is already revoked")]
     KeyAlreadyRevoked(String),
+    /// Revoking this key would leave no active admin key (nobody could manage keys over HTTP).
+    #[error(
+        "API key {0} is the last active admin key; create another admin key before revoking it"
+    )]
+    LastAdminKey(String),
     /// The node failed.
     #[error(transparent)]
     Node(#[from] NodeError),
