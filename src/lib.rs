@@ -7,6 +7,7 @@
 
 pub mod api;
 pub mod auth;
+#[cfg(feature = "load-test")]
 pub mod bench;
 pub mod bolt12;
 pub mod cli;

@@ -466,10 +466,11 @@ mod tests {
     #[test]
     fn payments_move_requests_as_the_money_moved() {
         // (status, active, used, single_use, complete, pending) → (to, used) or no move.
-        let cases: &[(
+        type Case = (
             (Status, bool, bool, bool, bool, bool),
             Option<(Status, bool)>,
-        )] = &[
+        );
+        let cases: &[Case] = &[
             (
                 (Open, true, false, true, false, true),
                 Some((Paying, false)),
