@@ -16,6 +16,7 @@ pub mod domain;
 pub mod jobs;
 pub mod metrics;
 pub mod node;
+pub mod qr;
 pub mod server;
 pub mod service;
 pub mod startup;

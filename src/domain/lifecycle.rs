@@ -129,7 +129,7 @@ pub fn allowed(from: Status, to: Status) -> bool {
     matches!(
         (from, to),
         (Pending, Open | Failed)
-            | (Open, Open | Paying | Paid | Disabled | Expired)
+            | (Open, Open | Paying | Paid | Disabled | Expired | Failed)
             | (Paying, Paying | Open | Paid | Disabled | Expired)
             | (Disabled, Disabled | Paid)
             | (Expired, Expired | Paid)
@@ -220,6 +220,12 @@ impl Move {
     /// A pending request the node never made (its label and key are free from then on).
     pub fn failed() -> Self {
         Self::new(&[Status::Pending], Status::Failed, false).expect("pending → failed")
+    }
+
+    /// An `open` request withdrawn before it was handed to anyone (the dev signer's create
+    /// whose claim token could not be issued): `failed`, as if never made.
+    pub fn withdrawn() -> Self {
+        Self::new(&[Status::Open], Status::Failed, false).expect("open → failed")
     }
 }
 
@@ -344,6 +350,7 @@ mod tests {
         (Open, Paid),
         (Open, Disabled),
         (Open, Expired),
+        (Open, Failed),
         (Paying, Paying),
         (Paying, Open),
         (Paying, Paid),
@@ -382,6 +389,7 @@ mod tests {
         for to in Status::ALL {
             assert!(!allowed(Paid, to) && !allowed(Failed, to), "{to:?}");
         }
+        assert_eq!(Move::withdrawn().to(), Failed);
     }
 
     /// `docs/architecture.md`'s status diagram has an arrow for every allowed move and for
