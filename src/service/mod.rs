@@ -9,6 +9,7 @@ mod error;
 mod expiry;
 mod keys;
 mod new_request;
+mod node_built;
 mod payments;
 mod reconcile;
 mod text;
@@ -26,6 +27,7 @@ pub use create::{LEASE_SECS, Render};
 pub use error::{ServiceError, ValidationError};
 pub use keys::{AuthError, CreatedKey, KeyService, NewKey};
 pub use new_request::{FIELDS, Limits, NewInvoiceRequest};
+pub use node_built::{node_label, verify_built};
 pub use payments::{CREATED_COUNTER, Payment, UPDATED_COUNTER, aggregate};
 pub use text::{Description, Issuer, Label};
 

@@ -9,6 +9,7 @@ mod error;
 mod keys;
 mod leader;
 mod model;
+mod node_built;
 mod stats;
 
 use std::str::FromStr;
