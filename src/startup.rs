@@ -296,6 +296,8 @@ impl Application {
             is_leader: Arc::new(AtomicBool::new(false)),
         };
         let router = api::router(state.clone(), &args.api_options());
+        // The load script's baseline route: only in a `load-test` build, only when asked.
+        #[cfg(feature = "load-test")]
         let router = if args.bench_ceiling {
             router.merge(crate::bench::ceiling_router())
         } else {

@@ -18,6 +18,7 @@ use super::{
     verify_signed,
 };
 use crate::bolt12::{InvoiceRequest, InvreqFields, UnsignedInvoiceRequest};
+use crate::domain::lifecycle::{self, Move};
 use crate::node::NodeError;
 use crate::store::{
     IdempotencyBinding, IdempotencyClaim, InvoiceRequestRecord, SpendingPolicy, Status, StoreError,
@@ -370,14 +371,7 @@ impl Service {
                         // Handed to nobody yet: withdraw it rather than answer without its page.
                         let _ = self
                             .store
-                            .transition(
-                                &invreq_id,
-                                &[Status::Open],
-                                Status::Failed,
-                                false,
-                                false,
-                                unix_now(),
-                            )
+                            .apply(&invreq_id, &Move::withdrawn(), unix_now())
                             .await;
                         return Err(e.into());
                     }
@@ -607,21 +601,8 @@ impl Service {
             .activate(&record.invreq_id, &held.bolt12, now)
             .await?;
         if !held.active || held.used {
-            let to = if held.used {
-                Status::Paid
-            } else {
-                Status::Disabled
-            };
-            self.store
-                .transition(
-                    &record.invreq_id,
-                    &[Status::Open],
-                    to,
-                    false,
-                    held.used,
-                    now,
-                )
-                .await?;
+            let mv = lifecycle::after_node_inactive(held.used);
+            self.store.apply(&record.invreq_id, &mv, now).await?;
         }
         self.settled_view(&record.invreq_id).await
     }
@@ -629,14 +610,7 @@ impl Service {
     /// Marks a pending record `failed` (its label is free from then on).
     pub(super) async fn fail(&self, invreq_id: &str) -> Result<(), StoreError> {
         self.store
-            .transition(
-                invreq_id,
-                &[Status::Pending],
-                Status::Failed,
-                false,
-                false,
-                unix_now(),
-            )
+            .apply(invreq_id, &Move::failed(), unix_now())
             .await
             .map(|_| ())
     }

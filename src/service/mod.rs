@@ -17,6 +17,7 @@ mod text;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+pub use crate::domain::lifecycle::PaymentStatus;
 pub use amount::{Amount, MAX_MSAT};
 pub use claim::{
     CLAIM_TOKEN_LEN, CLAIM_WAITERS_GAUGE, ClaimView, MAX_CLAIM_WAIT, is_claim_token,
@@ -27,12 +28,13 @@ pub use error::{ServiceError, ValidationError};
 pub use keys::{AuthError, CreatedKey, KeyService, NewKey};
 pub use new_request::{FIELDS, Limits, NewInvoiceRequest};
 pub use node_built::{node_label, verify_built};
-pub use payments::{CREATED_COUNTER, Payment, PaymentStatus, UPDATED_COUNTER, aggregate};
+pub use payments::{CREATED_COUNTER, Payment, UPDATED_COUNTER, aggregate};
 pub use text::{Description, Issuer, Label};
 
 use crate::bolt12::{InvoiceRequest, UnsignedInvoiceRequest};
+use crate::domain::lifecycle::{self, DisableRefused};
 use crate::node::{Node, NodeError};
-use crate::store::{InvoiceRequestRecord, ListQuery, Status, Store};
+use crate::store::{InvoiceRequestRecord, ListQuery, Store};
 
 /// Seconds since 1970, now.
 pub fn unix_now() -> u64 {
@@ -284,13 +286,16 @@ impl Service {
             .record_of(tenant, invreq_id)
             .await?
             .effective(unix_now());
-        if !matches!(record.status, Status::Open | Status::Paying) {
-            return Err(ServiceError::AlreadyInactive(invreq_id.to_owned()));
-        }
         // Never disable with a payment in flight (CLN v26.06.6 then crash-loops): as recorded
         // here, and (checked by the node layer right before its disable) as the node says now.
-        if record.status == Status::Paying {
-            return Err(ServiceError::PaymentInFlight(invreq_id.to_owned()));
+        match lifecycle::check_disable(record.status) {
+            Ok(()) => {}
+            Err(DisableRefused::Inactive) => {
+                return Err(ServiceError::AlreadyInactive(invreq_id.to_owned()));
+            }
+            Err(DisableRefused::PaymentInFlight) => {
+                return Err(ServiceError::PaymentInFlight(invreq_id.to_owned()));
+            }
         }
         match self.node.disable(invreq_id).await {
             Ok(node_view) => {
@@ -299,14 +304,7 @@ impl Service {
                 // store's conditional transition is the only arbiter.
                 let moved = self
                     .store
-                    .transition(
-                        invreq_id,
-                        &[Status::Open, Status::Paying],
-                        Status::Disabled,
-                        false,
-                        node_view.used,
-                        unix_now(),
-                    )
+                    .apply(invreq_id, &lifecycle::disabled(node_view.used), unix_now())
                     .await?;
                 if !moved && self.node.signs_locally() {
                     return Err(ServiceError::AlreadyInactive(invreq_id.to_owned()));
@@ -321,17 +319,8 @@ impl Service {
                     .await?
                     .first()
                     .is_some_and(|n| n.used);
-                let to = if used { Status::Paid } else { Status::Disabled };
-                self.store
-                    .transition(
-                        invreq_id,
-                        &[Status::Open, Status::Paying],
-                        to,
-                        false,
-                        used,
-                        unix_now(),
-                    )
-                    .await?;
+                let mv = lifecycle::after_node_inactive(used);
+                self.store.apply(invreq_id, &mv, unix_now()).await?;
                 return Err(ServiceError::AlreadyInactive(invreq_id.to_owned()));
             }
             Err(NodeError::PaymentInFlight) => {

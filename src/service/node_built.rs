@@ -174,14 +174,8 @@ impl Service {
             .rekey_pending(&record.invreq_id, &held.invreq_id, &bolt12, now)
             .await?;
         if rekeyed && (!held.active || held.used) {
-            let to = if held.used {
-                Status::Paid
-            } else {
-                Status::Disabled
-            };
-            self.store
-                .transition(&held.invreq_id, &[Status::Open], to, false, held.used, now)
-                .await?;
+            let mv = crate::domain::lifecycle::after_node_inactive(held.used);
+            self.store.apply(&held.invreq_id, &mv, now).await?;
         }
         let found = self
             .store

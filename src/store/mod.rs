@@ -7,6 +7,7 @@
 mod claims;
 mod error;
 mod keys;
+mod leader;
 mod model;
 mod node_built;
 mod stats;
@@ -23,9 +24,13 @@ pub use keys::{
     ApiKeyRecord, AuditEntry, DAY_SECS, IdempotencyBinding, Limit, LimitExceeded, Revocation,
     Spending, SpendingPolicy,
 };
+pub use leader::LeaderLock;
 pub use model::{
-    IdempotencyClaim, IdempotencyRecord, InvoiceRequestRecord, ListQuery, PaymentPart, Status,
+    IdempotencyClaim, IdempotencyRecord, InvoiceRequestRecord, ListQuery, PaymentPart,
+    PaymentStatus, Status,
 };
+
+use crate::domain::lifecycle::{Move, sql_active, sql_status_in};
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
@@ -202,13 +207,11 @@ impl Store {
             format!("SELECT {RECORD_COLUMNS} FROM invoice_requests WHERE tenant = $1 AND seq < $2");
         let mut n = 2;
         if !q.include_failed {
-            sql.push_str(" AND status <> 'failed'");
+            sql.push_str(&format!(" AND status <> '{}'", Status::Failed.as_str()));
         }
         if q.active_only {
             n += 1;
-            sql.push_str(&format!(
-                " AND status IN ('open', 'paying') AND (absolute_expiry IS NULL OR absolute_expiry > ${n})"
-            ));
+            sql.push_str(&format!(" AND {}", sql_active(n)));
         }
         if q.label.is_some() {
             n += 1;
@@ -232,56 +235,71 @@ impl Store {
         rows.iter().map(record).collect()
     }
 
-    /// Moves a request to a new state if it is in one of `from`; returns whether it moved.
-    pub async fn transition(
-        &self,
-        invreq_id: &str,
-        from: &[Status],
-        to: Status,
-        active: bool,
-        used: bool,
-        now: u64,
-    ) -> Result<bool, StoreError> {
-        let placeholders: Vec<String> = (0..from.len()).map(|i| format!("${}", i + 6)).collect();
-        let sql = format!(
-            "UPDATE invoice_requests SET status = $1, active = $2, used = $3, updated_at = $4 \
-             WHERE invreq_id = $5 AND status IN ({})",
-            placeholders.join(", ")
-        );
-        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(to.as_str())
-            .bind(active)
-            .bind(used)
-            .bind(now as i64)
-            .bind(invreq_id);
-        for s in from {
-            query = query.bind(s.as_str());
-        }
-        let done = query
-            .execute(&self.writer)
-            .await
-            .map_err(StoreError::classify)?;
-        Ok(done.rows_affected() == 1)
+    /// Applies a checked lifecycle move if the request is in one of its `from` statuses
+    /// (compare-and-set); returns whether it moved. Runs in one transaction, so whatever must
+    /// be written with a status change (an outbox event) goes into [`Store::apply_in`]'s
+    /// transaction and is committed with it or not at all.
+    pub async fn apply(&self, invreq_id: &str, mv: &Move, now: u64) -> Result<bool, StoreError> {
+        self.apply_with(invreq_id, mv, None, now).await
     }
 
-    /// Marks a pending request active with the node's signed string.
+    /// Marks a pending request `open` with the node's signed `lnr1…` string
+    /// ([`Move::created`]); returns whether it moved.
     pub async fn activate(
         &self,
         invreq_id: &str,
         bolt12: &str,
         now: u64,
     ) -> Result<bool, StoreError> {
-        let done = sqlx::query(
-            "UPDATE invoice_requests SET status = 'open', active = $1, bolt12 = $2, updated_at = $3 \
-             WHERE invreq_id = $4 AND status = 'pending'",
-        )
-        .bind(true)
-        .bind(bolt12)
-        .bind(now as i64)
-        .bind(invreq_id)
-        .execute(&self.writer)
-        .await
-        .map_err(StoreError::classify)?;
+        self.apply_with(invreq_id, &Move::created(), Some(bolt12), now)
+            .await
+    }
+
+    async fn apply_with(
+        &self,
+        invreq_id: &str,
+        mv: &Move,
+        bolt12: Option<&str>,
+        now: u64,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let moved = Self::apply_in(&mut tx, invreq_id, mv, bolt12, now).await?;
+        tx.commit().await.map_err(StoreError::classify)?;
+        Ok(moved)
+    }
+
+    /// The status change itself, inside the caller's transaction: `status`, `active` and
+    /// `used` as the move says, `bolt12` when given; `updated_at = now`.
+    async fn apply_in(
+        tx: &mut sqlx::AnyConnection,
+        invreq_id: &str,
+        mv: &Move,
+        bolt12: Option<&str>,
+        now: u64,
+    ) -> Result<bool, StoreError> {
+        let set_bolt12 = if bolt12.is_some() {
+            ", bolt12 = $6"
+        } else {
+            ""
+        };
+        let sql = format!(
+            "UPDATE invoice_requests SET status = $1, active = $2, used = $3, updated_at = $4{set_bolt12} \
+             WHERE invreq_id = $5 AND {}",
+            sql_status_in(mv.from())
+        );
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(mv.to().as_str())
+            .bind(mv.active())
+            .bind(mv.used())
+            .bind(now as i64)
+            .bind(invreq_id);
+        if let Some(b) = bolt12 {
+            query = query.bind(b);
+        }
+        let done = query
+            .execute(&mut *tx)
+            .await
+            .map_err(StoreError::classify)?;
         Ok(done.rows_affected() == 1)
     }
 
@@ -292,8 +310,9 @@ impl Store {
         limit: u32,
     ) -> Result<Vec<InvoiceRequestRecord>, StoreError> {
         let sql = format!(
-            "SELECT {RECORD_COLUMNS} FROM invoice_requests WHERE status = 'pending' AND created_at <= $1 \
-             ORDER BY seq LIMIT $2"
+            "SELECT {RECORD_COLUMNS} FROM invoice_requests WHERE {} AND created_at <= $1 \
+             ORDER BY seq LIMIT $2",
+            sql_status_in(&[Status::Pending])
         );
         let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(older_than as i64)
@@ -306,13 +325,15 @@ impl Store {
 
     /// The earliest `absolute_expiry` among active requests, if any.
     pub async fn next_expiry(&self) -> Result<Option<u64>, StoreError> {
-        let v: Option<i64> = sqlx::query_scalar(
+        let sql = format!(
             "SELECT MIN(absolute_expiry) FROM invoice_requests \
-             WHERE absolute_expiry IS NOT NULL AND status IN ('open', 'paying')",
-        )
-        .fetch_one(&self.pool)
-        .await
-        .map_err(StoreError::classify)?;
+             WHERE absolute_expiry IS NOT NULL AND {}",
+            sql_status_in(&Status::LIVE)
+        );
+        let v: Option<i64> = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+            .fetch_one(&self.pool)
+            .await
+            .map_err(StoreError::classify)?;
         Ok(v.map(|e| e as u64))
     }
 
@@ -324,7 +345,8 @@ impl Store {
     ) -> Result<Vec<InvoiceRequestRecord>, StoreError> {
         let sql = format!(
             "SELECT {RECORD_COLUMNS} FROM invoice_requests WHERE absolute_expiry IS NOT NULL \
-             AND absolute_expiry <= $1 AND status IN ('open', 'paying') ORDER BY absolute_expiry LIMIT $2"
+             AND absolute_expiry <= $1 AND {} ORDER BY absolute_expiry LIMIT $2",
+            sql_status_in(&Status::LIVE)
         );
         let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(now as i64)
@@ -543,12 +565,15 @@ impl Store {
     /// Deletes a `pending` record whose create provably never reached the node (no connection,
     /// or refused before running): nothing of it exists anywhere, and its label is free.
     pub async fn delete_pending(&self, invreq_id: &str) -> Result<bool, StoreError> {
-        let done =
-            sqlx::query("DELETE FROM invoice_requests WHERE invreq_id = $1 AND status = 'pending'")
-                .bind(invreq_id)
-                .execute(&self.writer)
-                .await
-                .map_err(StoreError::classify)?;
+        let sql = format!(
+            "DELETE FROM invoice_requests WHERE invreq_id = $1 AND {}",
+            sql_status_in(&[Status::Pending])
+        );
+        let done = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(invreq_id)
+            .execute(&self.writer)
+            .await
+            .map_err(StoreError::classify)?;
         Ok(done.rows_affected() == 1)
     }
 
@@ -560,8 +585,9 @@ impl Store {
         limit: u32,
     ) -> Result<Vec<InvoiceRequestRecord>, StoreError> {
         let sql = format!(
-            "SELECT {RECORD_COLUMNS} FROM invoice_requests WHERE status = 'failed' AND updated_at >= $1 \
-             ORDER BY seq DESC LIMIT $2"
+            "SELECT {RECORD_COLUMNS} FROM invoice_requests WHERE {} AND updated_at >= $1 \
+             ORDER BY seq DESC LIMIT $2",
+            sql_status_in(&[Status::Failed])
         );
         let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(since as i64)
@@ -601,7 +627,7 @@ impl Store {
         .bind(p.groupid as i64)
         .bind(p.partid as i64)
         .bind(&p.invreq_id)
-        .bind(&p.status)
+        .bind(p.status.as_str())
         .bind(p.amount_msat.map(|a| a as i64))
         .bind(p.amount_sent_msat as i64)
         .bind(&p.preimage)
@@ -654,7 +680,12 @@ impl Store {
                     groupid: u(r, "groupid")?,
                     partid: u(r, "partid")?,
                     invreq_id: r.try_get("invreq_id")?,
-                    status: r.try_get("status")?,
+                    status: {
+                        let s: String = r.try_get("status")?;
+                        PaymentStatus::parse(&s).ok_or_else(|| {
+                            sqlx::Error::Decode(format!("unknown payment status {s:?}").into())
+                        })?
+                    },
                     amount_msat: opt(r, "amount_msat")?,
                     amount_sent_msat: u(r, "amount_sent_msat")?,
                     preimage: r.try_get("preimage")?,
