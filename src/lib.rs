@@ -10,6 +10,7 @@ pub mod bench;
 pub mod bolt12;
 pub mod cli;
 pub mod config;
+pub mod error_code;
 pub mod jobs;
 pub mod metrics;
 pub mod node;

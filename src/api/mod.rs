@@ -17,13 +17,13 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::http::StatusCode;
 use axum::middleware;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use utoipa_swagger_ui::SwaggerUi;
 
 use crate::service::Service;
+use crate::error_code::ErrorCode;
 use error::ApiError;
 
 /// What every handler shares.
@@ -110,24 +110,19 @@ pub fn router(state: AppState, opts: &ApiOptions) -> Router {
             opts.request_timeout,
             auth::request_timeout,
         ))
+        // Sees every error answer, timeouts and 401s included, and logs its cause.
+        .layer(middleware::from_fn(error::log_errors))
         .with_state(state);
     layers::apply(router, opts)
 }
 
 async fn not_found() -> ApiError {
-    ApiError::new(
-        StatusCode::NOT_FOUND,
-        "route_not_found",
-        "No such route",
-        "no route matches this path",
-    )
+    ApiError::new(ErrorCode::RouteNotFound, "no route matches this path")
 }
 
 async fn method_not_allowed() -> ApiError {
     ApiError::new(
-        StatusCode::METHOD_NOT_ALLOWED,
-        "method_not_allowed",
-        "Method not allowed",
+        ErrorCode::MethodNotAllowed,
         "this route does not accept that HTTP method",
     )
 }

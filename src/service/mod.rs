@@ -6,6 +6,7 @@ mod audit;
 mod create;
 mod error;
 mod expiry;
+mod ids;
 mod keys;
 mod new_request;
 mod payments;
@@ -15,17 +16,20 @@ mod text;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-pub use amount::{Amount, MAX_MSAT};
+pub use amount::{Amount, MAX_MSAT, PATTERN as AMOUNT_PATTERN};
 pub use create::{LEASE_SECS, Render};
 pub use error::{ServiceError, ValidationError};
+pub use ids::{InvreqId, KeyId};
 pub use keys::{AuthError, CreatedKey, KeyService, NewKey};
-pub use new_request::{FIELDS, Limits, NewInvoiceRequest};
+pub use new_request::{Limits, MAX_EXPIRY_SECS, MAX_EXPIRY_SETTING_SECS, NewInvoiceRequest};
 pub use payments::{CREATED_COUNTER, Payment, PaymentStatus, UPDATED_COUNTER, aggregate};
 pub use text::{Description, Issuer, Label};
+/// What the API shows and asks of the store, under the service's name (the API imports no store).
+pub use crate::store::{ApiKeyRecord, ListQuery, Status};
 
 use crate::bolt12::{InvoiceRequest, UnsignedInvoiceRequest};
 use crate::node::{Node, NodeError};
-use crate::store::{InvoiceRequestRecord, ListQuery, Status, Store};
+use crate::store::{InvoiceRequestRecord, Store};
 
 /// Seconds since 1970, now.
 pub fn unix_now() -> u64 {
