@@ -7,8 +7,8 @@ use utoipa::ToSchema;
 use super::auth::Authenticated;
 use super::error::{ApiError, Problem};
 use super::extract::ApiJson;
-use crate::error_code::ErrorCode;
 use crate::bolt12::InvoiceRequest;
+use crate::error_code::ErrorCode;
 
 /// The body of `POST /v1/decode`.
 #[derive(Debug, Deserialize, ToSchema)]

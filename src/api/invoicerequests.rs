@@ -342,7 +342,10 @@ impl TryFrom<ListParams> for ListQuery {
                     .then(|| c.parse::<i64>().ok())
                     .flatten()
                     .ok_or_else(|| {
-                        ApiError::invalid_parameter("cursor", "cursor must be a next_cursor of this list")
+                        ApiError::invalid_parameter(
+                            "cursor",
+                            "cursor must be a next_cursor of this list",
+                        )
                     })
             })
             .transpose()?;
@@ -404,8 +407,8 @@ pub async fn create(
 ) -> Result<Response, ApiError> {
     let idempotency_key = idempotency_key(&headers)?;
     let print = fingerprint(&body);
-    let req = NewInvoiceRequest::try_from(body)?
-        .within(&state.service.config().limits, unix_now())?;
+    let req =
+        NewInvoiceRequest::try_from(body)?.within(&state.service.config().limits, unix_now())?;
     let created = state
         .service
         .create_as(

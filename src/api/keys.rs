@@ -227,6 +227,10 @@ pub async fn revoke_key(
     admin: IsAdmin,
     ApiPath(key_id): ApiPath<KeyId>,
 ) -> Result<Json<ApiKeyBody>, ApiError> {
-    let record = state.service.keys().revoke_key(&admin, key_id.as_str()).await?;
+    let record = state
+        .service
+        .keys()
+        .revoke_key(&admin, key_id.as_str())
+        .await?;
     Ok(Json(ApiKeyBody::from(&record)))
 }

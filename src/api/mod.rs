@@ -22,8 +22,8 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use utoipa_swagger_ui::SwaggerUi;
 
-use crate::service::Service;
 use crate::error_code::ErrorCode;
+use crate::service::Service;
 use error::ApiError;
 
 /// What every handler shares.

@@ -73,7 +73,10 @@ impl<'de> serde::Deserialize<'de> for Amount {
                 ))
             }
             fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<Amount, E> {
-                parse_str(s).and_then(checked).map(Amount).map_err(E::custom)
+                parse_str(s)
+                    .and_then(checked)
+                    .map(Amount)
+                    .map_err(E::custom)
             }
         }
         d.deserialize_any(V)
@@ -162,7 +165,10 @@ mod tests {
         ];
         for (input, msat) in cases {
             assert_eq!(parse(&input).map(Amount::msat), Ok(msat), "{input}");
-            assert_eq!(serde_json::to_value(parse(&input).unwrap()).unwrap(), json!(msat));
+            assert_eq!(
+                serde_json::to_value(parse(&input).unwrap()).unwrap(),
+                json!(msat)
+            );
         }
     }
 

@@ -16,6 +16,8 @@ mod text;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+/// What the API shows and asks of the store, under the service's name (the API imports no store).
+pub use crate::store::{ApiKeyRecord, ListQuery, Status};
 pub use amount::{Amount, MAX_MSAT, PATTERN as AMOUNT_PATTERN};
 pub use create::{LEASE_SECS, Render};
 pub use error::{ServiceError, ValidationError};
@@ -24,8 +26,6 @@ pub use keys::{AuthError, CreatedKey, KeyService, NewKey};
 pub use new_request::{Limits, MAX_EXPIRY_SECS, MAX_EXPIRY_SETTING_SECS, NewInvoiceRequest};
 pub use payments::{CREATED_COUNTER, Payment, PaymentStatus, UPDATED_COUNTER, aggregate};
 pub use text::{Description, Issuer, Label};
-/// What the API shows and asks of the store, under the service's name (the API imports no store).
-pub use crate::store::{ApiKeyRecord, ListQuery, Status};
 
 use crate::bolt12::{InvoiceRequest, UnsignedInvoiceRequest};
 use crate::node::{Node, NodeError};

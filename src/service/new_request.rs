@@ -142,7 +142,9 @@ fn expiry(secs: u64, limits: &Limits, now: u64) -> Result<u64, ValidationError> 
     if secs > latest {
         return Err(ValidationError::new(
             field,
-            format!("absolute_expiry is too far in the future (at most {latest} on this server now)"),
+            format!(
+                "absolute_expiry is too far in the future (at most {latest} on this server now)"
+            ),
         ));
     }
     Ok(secs)
@@ -172,7 +174,10 @@ mod tests {
             ..Limits::default()
         };
         let e = req(None).within(&limits, NOW).unwrap_err();
-        assert_eq!((e.field.as_str(), e.message.contains("999msat")), ("amount", true));
+        assert_eq!(
+            (e.field.as_str(), e.message.contains("999msat")),
+            ("amount", true)
+        );
         let limits = Limits {
             max_expiry_secs: Some(60),
             default_expiry_secs: Some(30),
@@ -181,7 +186,11 @@ mod tests {
         assert!(req(Some(NOW + 60)).within(&limits, NOW).is_ok());
         let e = req(Some(NOW + 61)).within(&limits, NOW).unwrap_err();
         assert_eq!(e.field, "absolute_expiry");
-        assert!(e.message.contains(&format!("at most {}", NOW + 60)), "{}", e.message);
+        assert!(
+            e.message.contains(&format!("at most {}", NOW + 60)),
+            "{}",
+            e.message
+        );
         let e = req(Some(NOW)).within(&limits, NOW).unwrap_err();
         assert!(e.message.contains("in the future"), "{}", e.message);
         assert_eq!(

@@ -151,7 +151,14 @@ mod tests {
     #[test]
     fn issuer_and_label_name_their_field() {
         assert_eq!(Issuer::parse("".into(), 10).unwrap_err().field, "issuer");
-        for ok in ["order 42", "", "\t", "a\nb", &"x".repeat(300), &"é".repeat(1024)] {
+        for ok in [
+            "order 42",
+            "",
+            "\t",
+            "a\nb",
+            &"x".repeat(300),
+            &"é".repeat(1024),
+        ] {
             assert_eq!(Label::parse(ok.into()).unwrap().as_str(), ok);
         }
         for bad in ["nul\u{0}", &"x".repeat(1025)] {

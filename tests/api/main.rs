@@ -4,6 +4,7 @@ mod auth;
 mod cln_faults;
 mod cln_rest;
 mod cln_support;
+mod contract;
 mod create;
 mod exactly_once;
 mod expiry;

@@ -18,8 +18,8 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use super::error::ApiError;
-use crate::error_code::ErrorCode;
 use crate::auth::{ApiClient, Scope};
+use crate::error_code::ErrorCode;
 use crate::service::Service;
 pub use ratelimit::{KeyRateLimiter, RateLimit};
 
@@ -51,14 +51,16 @@ fn bearer(headers: &HeaderMap) -> Result<&str, ApiError> {
     };
     let value = value.to_str().map_err(|_| {
         ApiError::new(
-            ErrorCode::InvalidApiKey, "the Authorization header is not ASCII")
+            ErrorCode::InvalidApiKey,
+            "the Authorization header is not ASCII",
+        )
     })?;
     match value.split_once(' ') {
         Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") => {
             let token = token.trim();
             if token.is_empty() {
                 Err(ApiError::new(
-            ErrorCode::InvalidApiKey,
+                    ErrorCode::InvalidApiKey,
                     "the bearer token is empty",
                 ))
             } else {
@@ -187,8 +189,7 @@ impl<St: Send + Sync, S: RequiredScope> FromRequestParts<St> for Scoped<S> {
             .get::<ApiClient>()
             .cloned()
             .ok_or_else(|| {
-                ApiError::new(
-            ErrorCode::Unauthenticated, "this route needs an API key")
+                ApiError::new(ErrorCode::Unauthenticated, "this route needs an API key")
             })?;
         if let Some(scope) = S::SCOPE
             && !client.has(scope)
