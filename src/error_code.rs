@@ -87,12 +87,16 @@ error_codes! {
     IdempotencyInProgress = ("idempotency_in_progress", 409, "A request with this Idempotency-Key is in progress"),
     /// The API key was revoked before.
     AlreadyRevoked = ("already_revoked", 409, "The API key is already revoked"),
+    /// Revoking this key would leave no active admin key: create another admin key first.
+    LastAdminKey = ("last_admin_key", 409, "The last active admin key cannot be revoked"),
     /// The body is larger than the server accepts.
     BodyTooLarge = ("body_too_large", 413, "The body is too large"),
     /// The body is not `application/json`.
     UnsupportedMediaType = ("unsupported_media_type", 415, "The body must be JSON"),
     /// The API key's request rate is exceeded; `retry_after_secs` says when to retry.
     RateLimited = ("rate_limited", 429, "Too many requests"),
+    /// More header fields, or more header bytes, than the server reads.
+    RequestHeadersTooLarge = ("request_headers_too_large", 431, "Request header fields too large"),
     /// An internal error; the service log has the details.
     Internal = ("internal", 500, "Internal error"),
     /// The node cannot do this.

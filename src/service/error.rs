@@ -68,6 +68,11 @@ pub enum ServiceError {
     /// The API key was revoked before.
     #[error("API key {0} is already revoked")]
     KeyAlreadyRevoked(String),
+    /// Revoking this key would leave no active admin key (nobody could manage keys over HTTP).
+    #[error(
+        "API key {0} is the last active admin key; create another admin key before revoking it"
+    )]
+    LastAdminKey(String),
     /// The node failed.
     #[error(transparent)]
     Node(#[from] NodeError),
@@ -97,6 +102,7 @@ impl ServiceError {
             },
             ServiceError::KeyNotFound(_) => C::KeyNotFound,
             ServiceError::KeyAlreadyRevoked(_) => C::AlreadyRevoked,
+            ServiceError::LastAdminKey(_) => C::LastAdminKey,
             ServiceError::Node(n) => node_code(n),
             ServiceError::Store(StoreError::Unavailable(_)) => C::StoreUnavailable,
             ServiceError::Store(_) => C::Internal,

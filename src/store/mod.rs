@@ -17,8 +17,8 @@ use sqlx::{AnyPool, Row};
 
 pub use error::StoreError;
 pub use keys::{
-    ApiKeyRecord, AuditEntry, DAY_SECS, IdempotencyBinding, Limit, LimitExceeded, Spending,
-    SpendingPolicy,
+    ApiKeyRecord, AuditEntry, DAY_SECS, IdempotencyBinding, Limit, LimitExceeded, Revocation,
+    Spending, SpendingPolicy,
 };
 pub use model::{
     IdempotencyClaim, IdempotencyRecord, InvoiceRequestRecord, ListQuery, PaymentPart, Status,
