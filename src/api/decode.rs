@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::auth::Authenticated;
-use super::error::{ApiError, Problem};
+use super::error::ApiError;
 use super::extract::ApiJson;
 use crate::bolt12::InvoiceRequest;
 use crate::error_code::ErrorCode;
@@ -92,8 +92,6 @@ impl From<&InvoiceRequest> for DecodedInvoiceRequest {
     request_body(content = DecodeRequest, content_type = "application/json"),
     responses(
         (status = 200, description = "The decoded invoice request.", body = DecodedInvoiceRequest),
-        (status = 400, description = "Not a valid `lnr1…` string, or its signature is wrong.", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Body is not JSON.", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn decode(

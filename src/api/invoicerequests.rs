@@ -390,13 +390,6 @@ fn json_response(status: StatusCode, body: String, id: Option<&str>) -> Response
     params(("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe: the same key and body return the first response; the same key with another body is 409. At most 255 visible ASCII characters.")),
     responses(
         (status = 201, description = "Created; `Location` names it.", body = InvoiceRequestBody, headers(("Location" = String, description = "Path of the new invoice request"))),
-        (status = 400, description = "Invalid JSON or a field that breaks a rule.", body = super::error::Problem, content_type = "application/problem+json"),
-        (status = 409, description = "Label taken, or Idempotency-Key reused with another body.", body = super::error::Problem, content_type = "application/problem+json"),
-        (status = 413, description = "Body too large.", body = super::error::Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Body is not JSON.", body = super::error::Problem, content_type = "application/problem+json"),
-        (status = 502, description = "The node failed or its answer did not verify.", body = super::error::Problem, content_type = "application/problem+json"),
-        (status = 503, description = "The node or the database is unavailable.", body = super::error::Problem, content_type = "application/problem+json"),
-        (status = 504, description = "The node did not answer in time; `invreq_id` names the request, whose outcome GET shows later.", body = super::error::Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn create(
@@ -464,8 +457,6 @@ fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
     params(ListParams),
     responses(
         (status = 200, description = "A page of invoice requests.", body = InvoiceRequestList),
-        (status = 400, description = "A malformed parameter.", body = super::error::Problem, content_type = "application/problem+json"),
-        (status = 503, description = "The database is unavailable.", body = super::error::Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn list(
@@ -489,9 +480,6 @@ pub async fn list(
     params(("invreq_id" = String, Path, description = "64 hex digits")),
     responses(
         (status = 200, description = "The invoice request.", body = InvoiceRequestBody),
-        (status = 400, description = "Malformed id.", body = super::error::Problem, content_type = "application/problem+json"),
-        (status = 404, description = "Unknown id.", body = super::error::Problem, content_type = "application/problem+json"),
-        (status = 503, description = "The database is unavailable.", body = super::error::Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn get(
@@ -511,11 +499,6 @@ pub async fn get(
     params(("invreq_id" = String, Path, description = "64 hex digits")),
     responses(
         (status = 200, description = "Disabled: `active` is false.", body = InvoiceRequestBody),
-        (status = 400, description = "Malformed id.", body = super::error::Problem, content_type = "application/problem+json"),
-        (status = 404, description = "Unknown id.", body = super::error::Problem, content_type = "application/problem+json"),
-        (status = 409, description = "Already inactive (disabled, paid, expired or never created), or a payment for it is in flight (`payment_in_flight`: retry once it settled).", body = super::error::Problem, content_type = "application/problem+json"),
-        (status = 502, description = "The node failed.", body = super::error::Problem, content_type = "application/problem+json"),
-        (status = 503, description = "The node or the database is unavailable.", body = super::error::Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn disable(

@@ -3,6 +3,7 @@
 pub mod auth;
 pub mod decode;
 pub mod error;
+pub mod errors_doc;
 pub mod extract;
 pub mod health;
 pub mod invoicerequests;
@@ -78,6 +79,7 @@ pub fn api_router() -> OpenApiRouter<AppState> {
 fn split() -> (Router<AppState>, utoipa::openapi::OpenApi) {
     let (router, mut api) = api_router().split_for_parts();
     auth::openapi::protect(&mut api);
+    errors_doc::document_errors(&mut api);
     (router, api)
 }
 
