@@ -175,10 +175,7 @@ mod tests {
             ("get", "/v1/keys"),
             ("delete", "/v1/keys/{key_id}"),
         ];
-        let documented: Vec<C> = routes
-            .iter()
-            .flat_map(|(m, p)| route_codes(m, p))
-            .collect();
+        let documented: Vec<C> = routes.iter().flat_map(|(m, p)| route_codes(m, p)).collect();
         for code in C::ALL {
             // Answered by the router itself for paths and methods no operation describes.
             if matches!(code, C::RouteNotFound | C::MethodNotAllowed) {

@@ -477,7 +477,7 @@ pub async fn list(
     get,
     path = "/v1/invoicerequests/{invreq_id}",
     tag = "invoicerequests",
-    params(("invreq_id" = String, Path, description = "64 hex digits")),
+    params(("invreq_id" = String, Path, description = "64 hex digits (any case)", pattern = "^[0-9a-fA-F]{64}$")),
     responses(
         (status = 200, description = "The invoice request.", body = InvoiceRequestBody),
     )
@@ -496,7 +496,7 @@ pub async fn get(
     delete,
     path = "/v1/invoicerequests/{invreq_id}",
     tag = "invoicerequests",
-    params(("invreq_id" = String, Path, description = "64 hex digits")),
+    params(("invreq_id" = String, Path, description = "64 hex digits (any case)", pattern = "^[0-9a-fA-F]{64}$")),
     responses(
         (status = 200, description = "Disabled: `active` is false.", body = InvoiceRequestBody),
     )

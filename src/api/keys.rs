@@ -83,6 +83,12 @@ impl TryFrom<CreateKeyRequest> for NewKey {
 
     /// Presence here; the rules of each field in the service ([`NewKey`] validates).
     fn try_from(r: CreateKeyRequest) -> Result<Self, ValidationError> {
+        if r.expires_at.is_some_and(|e| e > i64::MAX as u64) {
+            return Err(ValidationError::new(
+                "expires_at",
+                format!("expires_at is too far in the future (at most {})", i64::MAX),
+            ));
+        }
         Ok(NewKey {
             name: r.name.ok_or_else(|| required("name"))?,
             tenant: r.tenant.ok_or_else(|| required("tenant"))?,
