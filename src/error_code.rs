@@ -71,6 +71,14 @@ error_codes! {
     NotFound = ("not_found", 404, "No such invoice request"),
     /// No API key with that id.
     KeyNotFound = ("key_not_found", 404, "No such API key"),
+    /// The invoice request has no `lnr1…` string yet (`pending`) or ever (`failed`).
+    Bolt12Unavailable = ("bolt12_unavailable", 409, "The invoice request has no lnr1… string"),
+    /// The claim page's request is disabled, expired or failed: nothing left to claim.
+    ClaimUnavailable = ("claim_unavailable", 410, "This request can no longer be claimed"),
+    /// No claim page with that token (never issued, or malformed).
+    ClaimNotFound = ("claim_not_found", 404, "No such claim page"),
+    /// The claim page's token was replaced or revoked.
+    ClaimRevoked = ("claim_revoked", 410, "This claim page is no longer valid"),
     /// No route matches the path.
     RouteNotFound = ("route_not_found", 404, "No such route"),
     /// The route does not accept that method.

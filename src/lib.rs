@@ -14,6 +14,7 @@ pub mod error_code;
 pub mod jobs;
 pub mod metrics;
 pub mod node;
+pub mod qr;
 pub mod server;
 pub mod service;
 pub mod startup;

@@ -14,6 +14,8 @@
 //! - `outstanding_amount_msat`, `reconciler_backlog`: gauges computed from the store at scrape
 //!   time (so every replica sharing one PostgreSQL reports the same, global value: aggregate
 //!   with `max`, not `sum`).
+//! - `claim_status_waiters`: claim page status long-polls held now (one per open claim page);
+//!   moved by [`crate::service::Service::wait_claim`].
 //! - `build_info{version}`: always 1.
 
 use std::sync::OnceLock;
@@ -120,6 +122,10 @@ fn describe() {
         "reconciler_backlog",
         "Invoice requests pending settlement with the node."
     );
+    describe_gauge!(
+        "claim_status_waiters",
+        "Claim page status long-polls held now (about one per open claim page)."
+    );
     describe_gauge!("build_info", "Always 1; the labels tell the build.");
 
     counter!("invoice_requests_created_total").absolute(0);
@@ -129,6 +135,7 @@ fn describe() {
     for method in NODE_METHODS {
         counter!("node_call_errors_total", "method" => method).absolute(0);
     }
+    gauge!("claim_status_waiters").set(0.0);
     gauge!("build_info", "version" => env!("CARGO_PKG_VERSION")).set(1.0);
 }
 

@@ -82,6 +82,27 @@ fn route_codes(method: &str, path: &str) -> Vec<C> {
             C::AlreadyRevoked,
             C::LastAdminKey,
         ]],
+        ("get", "/v1/invoicerequests/{invreq_id}/qr") => {
+            &[&[C::InvalidParameter, C::NotFound, C::Bolt12Unavailable]]
+        }
+        ("post", "/v1/invoicerequests/{invreq_id}/claim") => {
+            &[&[C::InvalidParameter, C::NotFound, C::AlreadyInactive]]
+        }
+        ("delete", "/v1/invoicerequests/{invreq_id}/claim") => {
+            &[&[C::InvalidParameter, C::NotFound]]
+        }
+        ("get", "/claim/{token}/status") => &[&[
+            C::InvalidParameter,
+            C::ClaimNotFound,
+            C::ClaimRevoked,
+            C::StoreUnavailable,
+        ]],
+        ("get", "/claim/{token}/qr.svg") => &[&[
+            C::ClaimNotFound,
+            C::ClaimRevoked,
+            C::ClaimUnavailable,
+            C::StoreUnavailable,
+        ]],
         _ => &[],
     };
     let mut codes: Vec<C> = own.iter().flat_map(|c| c.iter().copied()).collect();
@@ -174,6 +195,10 @@ mod tests {
             ("post", "/v1/keys"),
             ("get", "/v1/keys"),
             ("delete", "/v1/keys/{key_id}"),
+            ("get", "/v1/invoicerequests/{invreq_id}/qr"),
+            ("post", "/v1/invoicerequests/{invreq_id}/claim"),
+            ("get", "/claim/{token}/qr.svg"),
+            ("get", "/claim/{token}/status"),
         ];
         let documented: Vec<C> = routes.iter().flat_map(|(m, p)| route_codes(m, p)).collect();
         for code in C::ALL {

@@ -110,6 +110,9 @@ pub struct CreateInvoiceRequest {
     /// Indicates that the `invoice_request` is only valid once; we may attempt multiple payments, but as soon as one is successful no more invoices are accepted (i.e. only one person can take the money).
     #[schema(value_type = Option<bool>, default = true)]
     pub single_use: Option<bool>,
+    /// Give it a claim page for the person being paid: the response's `claim_url` (`/claim/<token>`, a fresh random 128-bit token, never the `invreq_id`) shows the amount, the QR code and the `lnr1…` string, with the status live. Not part of CLN's `invoicerequest`.
+    #[schema(value_type = Option<bool>, default = false)]
+    pub claim_page: Option<bool>,
 }
 
 fn required(field: &str) -> ValidationError {
@@ -140,6 +143,7 @@ impl TryFrom<CreateInvoiceRequest> for NewInvoiceRequest {
             label: r.label.map(Label::parse).transpose()?,
             absolute_expiry,
             single_use: r.single_use.unwrap_or(true),
+            claim_page: r.claim_page.unwrap_or(false),
         })
     }
 }
@@ -198,6 +202,11 @@ pub struct InvoiceRequestBody {
     /// Kept for earlier clients: `payments` has them all.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub payment: Option<PaymentBody>,
+    /// Its claim page, `/claim/<token>` relative to invreqd's origin, while it has one
+    /// (created with `claim_page: true`, or `POST /v1/invoicerequests/{invreq_id}/claim`).
+    /// Whoever has it can claim the money: hand it only to the person being paid.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub claim_url: Option<String>,
 }
 
 /// One payment the node made for an invoice request: the parts of one `(payment_hash,
@@ -283,6 +292,7 @@ impl From<&InvoiceRequestView> for InvoiceRequestBody {
             amount_sent_msat: v.amount_sent_msat(),
             payments: v.payments.iter().map(PaymentBody::from).collect(),
             payment: v.main_payment().map(PaymentBody::from),
+            claim_url: v.claim_token.as_ref().map(|t| format!("/claim/{t}")),
         }
     }
 }

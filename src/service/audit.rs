@@ -10,7 +10,7 @@ use crate::store::{AuditEntry, Store};
 
 /// A short outcome for the trail: `ok`, `pending` (the node's answer is awaited), or the
 /// [`ErrorCode`](crate::error_code::ErrorCode) the caller was answered with.
-fn outcome(e: &ServiceError) -> &'static str {
+pub(super) fn outcome(e: &ServiceError) -> &'static str {
     match e {
         ServiceError::NodeTimeout { .. } => "pending",
         other => other.code().as_str(),
@@ -37,7 +37,7 @@ pub(super) async fn record_audit(store: &Store, e: AuditEntry) {
 }
 
 impl Service {
-    async fn audit_invreq(
+    pub(super) async fn audit_invreq(
         &self,
         client: &ApiClient,
         action: &str,

@@ -19,6 +19,12 @@ impl InvreqId {
     }
 }
 
+impl std::fmt::Display for InvreqId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
 impl FromStr for InvreqId {
     type Err = ValidationError;
 

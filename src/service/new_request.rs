@@ -84,6 +84,8 @@ pub struct NewInvoiceRequest {
     pub absolute_expiry: Option<u64>,
     /// Whether it becomes inactive after one payment (default `true`).
     pub single_use: bool,
+    /// Whether it gets a claim page, `/claim/<token>` (default `false`).
+    pub claim_page: bool,
 }
 
 impl NewInvoiceRequest {
@@ -164,6 +166,7 @@ mod tests {
             label: None,
             absolute_expiry,
             single_use: true,
+            claim_page: false,
         }
     }
 

@@ -4,6 +4,7 @@
 //! both databases run unchanged (`$N` placeholders, integer times, hex text ids), so the queries
 //! exist once and the behavioural suite exercises the very same code on both.
 
+mod claims;
 mod error;
 mod keys;
 mod model;
@@ -15,6 +16,7 @@ use std::time::Duration;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions, AnyRow};
 use sqlx::{AnyPool, Row};
 
+pub use claims::ClaimTokenRecord;
 pub use error::StoreError;
 pub use keys::{
     ApiKeyRecord, AuditEntry, DAY_SECS, IdempotencyBinding, Limit, LimitExceeded, Revocation,
