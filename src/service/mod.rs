@@ -10,6 +10,7 @@ mod expiry;
 mod ids;
 mod keys;
 mod new_request;
+mod node_built;
 mod payments;
 mod reconcile;
 mod text;
@@ -29,6 +30,7 @@ pub use error::{ServiceError, ValidationError};
 pub use ids::{InvreqId, KeyId};
 pub use keys::{AuthError, CreatedKey, KeyService, NewKey};
 pub use new_request::{Limits, MAX_EXPIRY_SECS, MAX_EXPIRY_SETTING_SECS, NewInvoiceRequest};
+pub use node_built::{node_label, verify_built};
 pub use payments::{CREATED_COUNTER, Payment, PaymentStatus, UPDATED_COUNTER, aggregate};
 pub use text::{Description, Issuer, Label};
 

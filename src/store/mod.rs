@@ -8,6 +8,7 @@ mod claims;
 mod error;
 mod keys;
 mod model;
+mod node_built;
 mod stats;
 
 use std::str::FromStr;
