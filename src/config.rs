@@ -310,7 +310,6 @@ impl ServeArgs {
                 max_text_bytes: self.max_description_bytes,
                 max_expiry_secs: self.max_expiry_secs,
                 default_expiry_secs: self.default_expiry_secs,
-                ..Limits::default()
             },
             node_timeout: self.node_timeout(),
             key_cache_ttl: Duration::from_millis(self.key_cache_ms),

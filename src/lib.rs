@@ -13,6 +13,7 @@ pub mod bolt12;
 pub mod cli;
 pub mod config;
 pub mod domain;
+pub mod error_code;
 pub mod jobs;
 pub mod metrics;
 pub mod node;

@@ -265,6 +265,11 @@ impl Application {
     /// Opens the store, starts the node client, binds the listener.
     pub async fn build(args: &ServeArgs) -> anyhow::Result<Self> {
         init_crypto();
+        // Settings whose sums could overflow are refused before anything is opened.
+        args.service_config()
+            .limits
+            .check()
+            .map_err(|e| anyhow::anyhow!("invalid setting: {e}"))?;
         prepare_data_dir(&args.data_dir)?;
         let store_opts = args.store_options();
         let store = Store::connect(&store_opts).await?;

@@ -19,6 +19,7 @@ use super::auth::openapi::BearerScheme;
         (name = "keys", description = "API keys: create, list, revoke (scope `admin`)"),
         (name = "operations", description = "Health, readiness and Prometheus metrics"),
     ),
+    components(schemas(super::error::Problem, crate::error_code::ErrorCode)),
     modifiers(&BearerScheme)
 )]
 pub struct ApiDoc;

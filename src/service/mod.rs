@@ -7,6 +7,7 @@ mod claim;
 mod create;
 mod error;
 mod expiry;
+mod ids;
 mod keys;
 mod new_request;
 mod node_built;
@@ -17,16 +18,19 @@ mod text;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-pub use crate::domain::lifecycle::PaymentStatus;
-pub use amount::{Amount, MAX_MSAT};
+pub use crate::domain::lifecycle::{PaymentStatus, Status};
+/// What the API shows and asks of the store, under the service's name (the API imports no store).
+pub use crate::store::{ApiKeyRecord, ListQuery};
+pub use amount::{Amount, MAX_MSAT, PATTERN as AMOUNT_PATTERN};
 pub use claim::{
     CLAIM_TOKEN_LEN, CLAIM_WAITERS_GAUGE, ClaimView, MAX_CLAIM_WAIT, is_claim_token,
     new_claim_token,
 };
 pub use create::{LEASE_SECS, Render};
 pub use error::{ServiceError, ValidationError};
+pub use ids::{InvreqId, KeyId};
 pub use keys::{AuthError, CreatedKey, KeyService, NewKey};
-pub use new_request::{FIELDS, Limits, NewInvoiceRequest};
+pub use new_request::{Limits, MAX_EXPIRY_SECS, MAX_EXPIRY_SETTING_SECS, NewInvoiceRequest};
 pub use node_built::{node_label, verify_built};
 pub use payments::{CREATED_COUNTER, Payment, UPDATED_COUNTER, aggregate};
 pub use text::{Description, Issuer, Label};
@@ -34,7 +38,7 @@ pub use text::{Description, Issuer, Label};
 use crate::bolt12::{InvoiceRequest, UnsignedInvoiceRequest};
 use crate::domain::lifecycle::{self, DisableRefused};
 use crate::node::{Node, NodeError};
-use crate::store::{InvoiceRequestRecord, ListQuery, Store};
+use crate::store::{InvoiceRequestRecord, Store};
 
 /// Seconds since 1970, now.
 pub fn unix_now() -> u64 {
