@@ -23,25 +23,6 @@ fn url(dir: &std::path::Path) -> String {
     format!("sqlite://{}?mode=rwc", dir.join("bench.db").display())
 }
 
-/// The record columns, typed, as `Store::get` selects them.
-type Row = (
-    i64,
-    String,
-    String,
-    String,
-    i64,
-    String,
-    Option<String>,
-    Option<String>,
-    Option<i64>,
-    i64,
-    i64,
-    i64,
-    String,
-    i64,
-    i64,
-);
-
 async fn service(dir: &std::path::Path) -> Service {
     let url = url(dir);
     let store = Store::connect(&StoreOptions::new(url)).await.unwrap();
@@ -98,64 +79,18 @@ fn service_benches(c: &mut Criterion) {
         ids
     });
     let mut i = 0usize;
-    c.bench_function("get one (store + sqlx::Any row conversion)", |b| {
-        b.to_async(&rt).iter(|| {
-            i = (i + 7919) % ids.len();
-            let id = &ids[i];
-            let svc = &svc;
-            async move { black_box(svc.get(DEFAULT_TENANT, id).await.unwrap()) }
-        })
-    });
-    // The same queries on a native SqlitePool (typed rows, no sqlx::Any conversion), to measure
-    // what the Any layer costs.
-    let native = rt
-        .block_on(
-            sqlx::sqlite::SqlitePoolOptions::new()
-                .max_connections(16)
-                .connect(&url(dir.path())),
-        )
-        .unwrap();
-    let mut j = 0usize;
-    c.bench_function("get one, native SqlitePool (no Any)", |b| {
-        b.to_async(&rt).iter(|| {
-            j = (j + 7919) % ids.len();
-            let id = &ids[j];
-            let native = &native;
-            async move {
-                black_box(
-                    sqlx::query_as::<_, Row>(
-                        "SELECT seq, invreq_id, tenant, bolt12, amount_msat, description, issuer, label, \
-                         absolute_expiry, single_use, active, used, status, created_at, updated_at \
-                         FROM invoice_requests WHERE invreq_id = $1 AND tenant = $2",
-                    )
-                    .bind(id)
-                    .bind(DEFAULT_TENANT)
-                    .fetch_optional(native)
-                    .await
-                    .unwrap(),
-                )
-            }
-        })
-    });
-    c.bench_function("list limit=100, native SqlitePool (no Any)", |b| {
-        b.to_async(&rt).iter(|| async {
-            black_box(
-                sqlx::query_as::<_, Row>(
-                    "SELECT seq, invreq_id, tenant, bolt12, amount_msat, description, issuer, label, \
-                     absolute_expiry, single_use, active, used, status, created_at, updated_at \
-                     FROM invoice_requests WHERE tenant = $1 AND seq < $2 ORDER BY seq DESC LIMIT $3",
-                )
-                .bind(DEFAULT_TENANT)
-                .bind(i64::MAX)
-                .bind(101i64)
-                .fetch_all(&native)
-                .await
-                .unwrap(),
-            )
-        })
-    });
-
-    c.bench_function("list limit=100", |b| {
+    c.bench_function(
+        "get one (service: record + parts + claim token in one statement)",
+        |b| {
+            b.to_async(&rt).iter(|| {
+                i = (i + 7919) % ids.len();
+                let id = &ids[i];
+                let svc = &svc;
+                async move { black_box(svc.get(DEFAULT_TENANT, id).await.unwrap()) }
+            })
+        },
+    );
+    c.bench_function("list limit=100 (service)", |b| {
         b.to_async(&rt).iter(|| async {
             let q = ListQuery {
                 limit: 100,

@@ -95,6 +95,10 @@ pub struct ServeArgs {
     /// Largest number of database connections in the pool.
     #[arg(long, env = "INVREQD_DB_MAX_CONNECTIONS", default_value_t = 16)]
     pub db_max_connections: u32,
+    /// SQLite: write plain creates that arrive together in one transaction (each still answered
+    /// only after its commit). Hidden: for measuring (`--db-group-commit false`).
+    #[arg(long, env = "INVREQD_DB_GROUP_COMMIT", default_value_t = true, action = clap::ArgAction::Set, hide = true)]
+    pub db_group_commit: bool,
     /// Seconds to wait for a database connection.
     #[arg(long, env = "INVREQD_DB_ACQUIRE_TIMEOUT_SECS", default_value_t = 5)]
     pub db_acquire_timeout_secs: u64,
@@ -291,6 +295,7 @@ impl ServeArgs {
             max_connections: self.db_max_connections,
             acquire_timeout: Duration::from_secs(self.db_acquire_timeout_secs),
             statement_timeout: Duration::from_secs(self.db_statement_timeout_secs),
+            group_commit: self.db_group_commit,
         }
     }
 

@@ -212,8 +212,17 @@ impl Service {
         tenant: &str,
         invreq_id: &str,
     ) -> Result<InvoiceRequestView, ServiceError> {
-        let record = self.record_of(tenant, invreq_id).await?;
-        self.view(record).await
+        // One statement for the record, its parts and its token (a point read in one round trip).
+        let found = self
+            .store
+            .get_details(tenant, invreq_id)
+            .await?
+            .ok_or_else(|| ServiceError::NotFound(invreq_id.to_owned()))?;
+        Ok(InvoiceRequestView {
+            payments: aggregate(&found.parts),
+            claim_token: found.claim_token,
+            record: found.record.effective(unix_now()),
+        })
     }
 
     /// A tenant's record, or `NotFound` (another tenant's id is as unknown as a missing one).
@@ -245,9 +254,10 @@ impl Service {
     pub async fn list(&self, tenant: &str, query: ListQuery) -> Result<Page, ServiceError> {
         let now = unix_now();
         let limit = query.limit as usize;
+        // One statement for the page, its parts and its tokens.
         let mut rows = self
             .store
-            .list(
+            .list_details(
                 tenant,
                 &ListQuery {
                     limit: query.limit + 1,
@@ -258,23 +268,16 @@ impl Service {
             .await?;
         let next_cursor = if rows.len() > limit {
             rows.truncate(limit);
-            rows.last().map(|r| r.seq.to_string())
+            rows.last().map(|r| r.record.seq.to_string())
         } else {
             None
         };
-        let mut tokens = self.claim_tokens_of(&rows).await?;
-        // One query for the payments of the whole page.
-        let ids: Vec<String> = rows.iter().map(|r| r.invreq_id.clone()).collect();
-        let mut parts: std::collections::HashMap<String, Vec<_>> = Default::default();
-        for p in self.store.payment_parts_of(&ids).await? {
-            parts.entry(p.invreq_id.clone()).or_default().push(p);
-        }
         let items = rows
             .into_iter()
-            .map(|r| InvoiceRequestView {
-                payments: aggregate(parts.get(&r.invreq_id).map_or(&[][..], Vec::as_slice)),
-                claim_token: tokens.remove(&r.invreq_id),
-                record: r.effective(now),
+            .map(|d| InvoiceRequestView {
+                payments: aggregate(&d.parts),
+                claim_token: d.claim_token,
+                record: d.record.effective(now),
             })
             .collect();
         Ok(Page { items, next_cursor })

@@ -8,9 +8,7 @@
 
 use std::collections::HashMap;
 
-use sqlx::Row;
-
-use super::{Store, StoreError};
+use super::{Columns, Store, StoreError, on_pools};
 
 /// A claim token as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -36,13 +34,18 @@ impl Store {
         token: &str,
         now: u64,
     ) -> Result<(), StoreError> {
-        sqlx::query("INSERT INTO claim_tokens (token, invreq_id, created_at) VALUES ($1, $2, $3)")
+        on_pools!(self, |read, write| {
+            sqlx::query(
+                "INSERT INTO claim_tokens (token, invreq_id, created_at) VALUES ($1, $2, $3)",
+            )
             .bind(token)
             .bind(invreq_id)
             .bind(now as i64)
-            .execute(&self.writer)
+            .execute(write)
             .await
-            .map_err(StoreError::classify)?;
+            .map(|_| ())
+        })
+        .map_err(StoreError::classify)?;
         Ok(())
     }
 
@@ -56,58 +59,65 @@ impl Store {
         token: &str,
         now: u64,
     ) -> Result<(), StoreError> {
-        let mut tx = self.writer.begin().await.map_err(StoreError::classify)?;
-        sqlx::query(
-            "UPDATE claim_tokens SET revoked_at = $1 WHERE invreq_id = $2 AND revoked_at IS NULL",
-        )
-        .bind(now as i64)
-        .bind(invreq_id)
-        .execute(&mut *tx)
-        .await
-        .map_err(StoreError::classify)?;
-        sqlx::query("INSERT INTO claim_tokens (token, invreq_id, created_at) VALUES ($1, $2, $3)")
-            .bind(token)
-            .bind(invreq_id)
+        on_pools!(self, |read, write| {
+            let mut tx = write.begin().await?;
+            sqlx::query(
+                "UPDATE claim_tokens SET revoked_at = $1 WHERE invreq_id = $2 AND revoked_at IS NULL",
+            )
             .bind(now as i64)
+            .bind(invreq_id)
             .execute(&mut *tx)
-            .await
-            .map_err(StoreError::classify)?;
-        tx.commit().await.map_err(StoreError::classify)?;
+            .await?;
+            sqlx::query("INSERT INTO claim_tokens (token, invreq_id, created_at) VALUES ($1, $2, $3)")
+                .bind(token)
+                .bind(invreq_id)
+                .bind(now as i64)
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await
+        })
+        .map_err(StoreError::classify)?;
         Ok(())
     }
 
     /// Revokes the request's live token; returns whether there was one.
     pub async fn revoke_claim_token(&self, invreq_id: &str, now: u64) -> Result<bool, StoreError> {
-        let done = sqlx::query(
-            "UPDATE claim_tokens SET revoked_at = $1 WHERE invreq_id = $2 AND revoked_at IS NULL",
-        )
-        .bind(now as i64)
-        .bind(invreq_id)
-        .execute(&self.writer)
-        .await
+        let done = on_pools!(self, |read, write| {
+            sqlx::query(
+                "UPDATE claim_tokens SET revoked_at = $1 WHERE invreq_id = $2 AND revoked_at IS NULL",
+            )
+            .bind(now as i64)
+            .bind(invreq_id)
+            .execute(write)
+            .await
+            .map(|d| d.rows_affected())
+        })
         .map_err(StoreError::classify)?;
-        Ok(done.rows_affected() > 0)
+        Ok(done > 0)
     }
 
     /// A token, live or revoked.
     pub async fn claim_token(&self, token: &str) -> Result<Option<ClaimTokenRecord>, StoreError> {
-        let row = sqlx::query(
-            "SELECT token, invreq_id, created_at, revoked_at FROM claim_tokens WHERE token = $1",
-        )
-        .bind(token)
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(StoreError::classify)?;
-        row.map(|r| {
+        fn decode(r: &impl Columns) -> Result<ClaimTokenRecord, sqlx::Error> {
             Ok(ClaimTokenRecord {
-                token: r.try_get("token")?,
-                invreq_id: r.try_get("invreq_id")?,
-                created_at: r.try_get::<i64, _>("created_at")? as u64,
-                revoked_at: r.try_get::<Option<i64>, _>("revoked_at")?.map(|t| t as u64),
+                token: r.text("token")?,
+                invreq_id: r.text("invreq_id")?,
+                created_at: r.int("created_at")? as u64,
+                revoked_at: r.opt_int("revoked_at")?.map(|t| t as u64),
             })
-        })
-        .transpose()
-        .map_err(|e: sqlx::Error| StoreError::Corrupt(e.to_string()))
+        }
+        let row = on_pools!(self, |read, write| {
+            sqlx::query(
+                "SELECT token, invreq_id, created_at, revoked_at FROM claim_tokens WHERE token = $1",
+            )
+            .bind(token)
+            .fetch_optional(read)
+            .await
+            .map_err(StoreError::classify)?
+            .map(|r| decode(&r))
+            .transpose()
+        });
+        row.map_err(|e: sqlx::Error| StoreError::Corrupt(e.to_string()))
     }
 
     /// The live tokens of these requests (those that have one), by invreq_id.
@@ -123,17 +133,16 @@ impl Store {
             "SELECT invreq_id, token FROM claim_tokens WHERE revoked_at IS NULL AND invreq_id IN ({})",
             placeholders.join(", ")
         );
-        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
-        for id in invreq_ids {
-            query = query.bind(*id);
-        }
-        let rows = query
-            .fetch_all(&self.pool)
-            .await
-            .map_err(StoreError::classify)?;
-        rows.iter()
-            .map(|r| Ok((r.try_get("invreq_id")?, r.try_get("token")?)))
-            .collect::<Result<_, sqlx::Error>>()
-            .map_err(|e| StoreError::Corrupt(e.to_string()))
+        on_pools!(self, |read, write| {
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for id in invreq_ids {
+                query = query.bind(*id);
+            }
+            let rows = query.fetch_all(read).await.map_err(StoreError::classify)?;
+            rows.iter()
+                .map(|r| Ok((r.text("invreq_id")?, r.text("token")?)))
+                .collect::<Result<_, sqlx::Error>>()
+                .map_err(|e| StoreError::Corrupt(e.to_string()))
+        })
     }
 }

@@ -3,10 +3,10 @@
 //!
 //! The store never sees a key: only its SHA256 (see `crate::auth::token`).
 
-use sqlx::Row;
-use sqlx::any::AnyRow;
-
-use super::{Backend, InvoiceRequestRecord, Status, Store, StoreError, get_bool, insert_query};
+use super::{
+    Backend, BeginWrite, Columns, InvoiceRequestRecord, Status, Store, StoreError, insert_query,
+    on_pools,
+};
 use crate::domain::lifecycle::sql_status_in;
 
 /// An idempotency key held by one attempt, to bind to the record it inserts.
@@ -154,27 +154,27 @@ pub enum Revocation {
 const KEY_COLUMNS: &str = "key_id, secret_sha256, name, tenant, scopes, expires_at, revoked, \
      max_per_request_msat, max_daily_msat, max_outstanding_msat, created_at, revoked_at";
 
-fn opt_u64(r: &AnyRow, column: &str) -> Result<Option<u64>, sqlx::Error> {
-    Ok(r.try_get::<Option<i64>, _>(column)?.map(|v| v as u64))
+fn opt_u64(r: &impl Columns, column: &str) -> Result<Option<u64>, sqlx::Error> {
+    Ok(r.opt_int(column)?.map(|v| v as u64))
 }
 
-fn key_record(r: &AnyRow) -> Result<ApiKeyRecord, StoreError> {
+fn key_record(r: &impl Columns) -> Result<ApiKeyRecord, StoreError> {
     let get = || -> Result<ApiKeyRecord, sqlx::Error> {
-        let scopes: String = r.try_get("scopes")?;
+        let scopes = r.text("scopes")?;
         Ok(ApiKeyRecord {
-            key_id: r.try_get("key_id")?,
-            secret_sha256: r.try_get("secret_sha256")?,
-            name: r.try_get("name")?,
-            tenant: r.try_get("tenant")?,
+            key_id: r.text("key_id")?,
+            secret_sha256: r.text("secret_sha256")?,
+            name: r.text("name")?,
+            tenant: r.text("tenant")?,
             scopes: scopes.split_whitespace().map(str::to_owned).collect(),
             expires_at: opt_u64(r, "expires_at")?,
-            revoked: get_bool(r, "revoked")?,
+            revoked: r.flag("revoked")?,
             policy: SpendingPolicy {
                 max_per_request_msat: opt_u64(r, "max_per_request_msat")?,
                 max_daily_msat: opt_u64(r, "max_daily_msat")?,
                 max_outstanding_msat: opt_u64(r, "max_outstanding_msat")?,
             },
-            created_at: r.try_get::<i64, _>("created_at")? as u64,
+            created_at: r.int("created_at")? as u64,
             revoked_at: opt_u64(r, "revoked_at")?,
         })
     };
@@ -185,25 +185,30 @@ fn opt_i64(v: Option<u64>) -> Option<i64> {
     v.map(|v| v.min(i64::MAX as u64) as i64)
 }
 
-fn insert_key_query(
-    k: &ApiKeyRecord,
-) -> sqlx::query::Query<'static, sqlx::Any, sqlx::any::AnyArguments> {
-    let sql = format!(
+static INSERT_KEY_SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    format!(
         "INSERT INTO api_keys ({KEY_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
-    );
-    sqlx::query(sqlx::AssertSqlSafe(sql))
-        .bind(k.key_id.clone())
-        .bind(k.secret_sha256.clone())
-        .bind(k.name.clone())
-        .bind(k.tenant.clone())
-        .bind(k.scopes.join(" "))
-        .bind(opt_i64(k.expires_at))
-        .bind(k.revoked)
-        .bind(opt_i64(k.policy.max_per_request_msat))
-        .bind(opt_i64(k.policy.max_daily_msat))
-        .bind(opt_i64(k.policy.max_outstanding_msat))
-        .bind(k.created_at as i64)
-        .bind(opt_i64(k.revoked_at))
+    )
+});
+
+/// The insert of a key, as a query for either driver.
+macro_rules! insert_key_query {
+    ($k:expr) => {{
+        let k: &ApiKeyRecord = $k;
+        sqlx::query(INSERT_KEY_SQL.as_str())
+            .bind(k.key_id.as_str())
+            .bind(k.secret_sha256.as_str())
+            .bind(k.name.as_str())
+            .bind(k.tenant.as_str())
+            .bind(k.scopes.join(" "))
+            .bind(opt_i64(k.expires_at))
+            .bind(k.revoked)
+            .bind(opt_i64(k.policy.max_per_request_msat))
+            .bind(opt_i64(k.policy.max_daily_msat))
+            .bind(opt_i64(k.policy.max_outstanding_msat))
+            .bind(k.created_at as i64)
+            .bind(opt_i64(k.revoked_at))
+    }};
 }
 
 /// The tenant's sums in one statement, each as a high part (whole units of [`SUM_UNIT_MSAT`])
@@ -243,8 +248,8 @@ pub(super) fn wide_sum(hi: i64, lo: i64) -> u64 {
     u64::try_from(total).unwrap_or(u64::MAX)
 }
 
-fn spending_from(row: &AnyRow) -> Result<Spending, StoreError> {
-    let get = |c: &str| row.try_get::<i64, _>(c).map_err(StoreError::classify);
+fn spending_from(row: &impl Columns) -> Result<Spending, StoreError> {
+    let get = |c: &str| row.int(c).map_err(StoreError::classify);
     Ok(Spending {
         daily_msat: wide_sum(get("daily_hi")?, get("daily_lo")?),
         outstanding_msat: wide_sum(get("outstanding_hi")?, get("outstanding_lo")?),
@@ -254,10 +259,11 @@ fn spending_from(row: &AnyRow) -> Result<Spending, StoreError> {
 impl Store {
     /// Stores a new key.
     pub async fn insert_key(&self, k: &ApiKeyRecord) -> Result<(), StoreError> {
-        insert_key_query(k)
-            .execute(&self.writer)
+        on_pools!(self, |read, write| insert_key_query!(k)
+            .execute(write)
             .await
-            .map_err(StoreError::classify)?;
+            .map(|_| ()))
+        .map_err(StoreError::classify)?;
         Ok(())
     }
 
@@ -265,66 +271,68 @@ impl Store {
     /// whether it was stored. Replicas starting together on one PostgreSQL make one: the
     /// `bootstrap` row (a single allowed id) is the claim, inserted in the same transaction.
     pub async fn insert_bootstrap_key(&self, k: &ApiKeyRecord) -> Result<bool, StoreError> {
-        let mut tx = self.begin_write().await?;
-        let claimed = sqlx::query(
-            "INSERT INTO bootstrap (id, key_id, created_at) VALUES (1, $1, $2) ON CONFLICT (id) DO NOTHING",
-        )
-        .bind(k.key_id.clone())
-        .bind(k.created_at as i64)
-        .execute(&mut *tx)
-        .await
-        .map_err(StoreError::classify)?;
-        if claimed.rows_affected() != 1 {
-            return Ok(false);
-        }
-        let existing: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM api_keys")
-            .fetch_one(&mut *tx)
-            .await
-            .map_err(StoreError::classify)?;
-        if existing > 0 {
-            // Keys were made (e.g. on the command line) before the first start: none is needed.
-            return Ok(false);
-        }
-        insert_key_query(k)
+        on_pools!(self, |read, write| {
+            let mut tx = write.begin_write().await?;
+            let claimed = sqlx::query(
+                "INSERT INTO bootstrap (id, key_id, created_at) VALUES (1, $1, $2) ON CONFLICT (id) DO NOTHING",
+            )
+            .bind(k.key_id.as_str())
+            .bind(k.created_at as i64)
             .execute(&mut *tx)
             .await
             .map_err(StoreError::classify)?;
-        tx.commit().await.map_err(StoreError::classify)?;
-        Ok(true)
+            if claimed.rows_affected() != 1 {
+                return Ok(false);
+            }
+            let existing: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM api_keys")
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(StoreError::classify)?;
+            if existing > 0 {
+                // Keys were made (e.g. on the command line) before the first start: none is needed.
+                return Ok(false);
+            }
+            insert_key_query!(k)
+                .execute(&mut *tx)
+                .await
+                .map_err(StoreError::classify)?;
+            tx.commit().await.map_err(StoreError::classify)?;
+            Ok(true)
+        })
     }
 
     /// One key by id.
     pub async fn key(&self, key_id: &str) -> Result<Option<ApiKeyRecord>, StoreError> {
-        let sql = format!("SELECT {KEY_COLUMNS} FROM api_keys WHERE key_id = $1");
-        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(key_id.to_owned())
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(StoreError::classify)?;
-        row.map(|r| key_record(&r)).transpose()
+        static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+            format!("SELECT {KEY_COLUMNS} FROM api_keys WHERE key_id = $1")
+        });
+        on_pools!(self, |read, write| {
+            sqlx::query(SQL.as_str())
+                .bind(key_id)
+                .fetch_optional(read)
+                .await
+                .map_err(StoreError::classify)?
+                .map(|r| key_record(&r))
+                .transpose()
+        })
     }
 
     /// Every key (of one tenant, when given), oldest first.
     pub async fn keys(&self, tenant: Option<&str>) -> Result<Vec<ApiKeyRecord>, StoreError> {
-        let rows = match tenant {
-            Some(t) => {
-                let sql = format!(
-                    "SELECT {KEY_COLUMNS} FROM api_keys WHERE tenant = $1 ORDER BY created_at, key_id"
-                );
-                sqlx::query(sqlx::AssertSqlSafe(sql))
-                    .bind(t.to_owned())
-                    .fetch_all(&self.pool)
-                    .await
+        let sql = match tenant {
+            Some(_) => format!(
+                "SELECT {KEY_COLUMNS} FROM api_keys WHERE tenant = $1 ORDER BY created_at, key_id"
+            ),
+            None => format!("SELECT {KEY_COLUMNS} FROM api_keys ORDER BY created_at, key_id"),
+        };
+        on_pools!(self, |read, write| {
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+            if let Some(t) = tenant {
+                query = query.bind(t);
             }
-            None => {
-                let sql = format!("SELECT {KEY_COLUMNS} FROM api_keys ORDER BY created_at, key_id");
-                sqlx::query(sqlx::AssertSqlSafe(sql))
-                    .fetch_all(&self.pool)
-                    .await
-            }
-        }
-        .map_err(StoreError::classify)?;
-        rows.iter().map(key_record).collect()
+            let rows = query.fetch_all(read).await.map_err(StoreError::classify)?;
+            rows.iter().map(key_record).collect()
+        })
     }
 
     /// Revokes a key unless it is the last active admin key (not revoked, not expired at `now`,
@@ -334,7 +342,6 @@ impl Store {
     /// (`SELECT … FOR UPDATE`), SQLite takes its writer lock (`BEGIN IMMEDIATE`), so two
     /// concurrent revocations of the last two admin keys cannot both pass the check.
     pub async fn revoke_key(&self, key_id: &str, now: u64) -> Result<Revocation, StoreError> {
-        let mut tx = self.begin_write().await?;
         let lock = match self.backend {
             Backend::Postgres => " FOR UPDATE",
             Backend::Sqlite => "",
@@ -344,43 +351,48 @@ impl Store {
              AND (expires_at IS NULL OR expires_at > $2) \
              AND (' ' || scopes || ' ') LIKE '% admin %'{lock}"
         );
-        let admins: Vec<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
-            .bind(false)
+        on_pools!(self, |read, write| {
+            let mut tx = write.begin_write().await?;
+            let admins: Vec<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+                .bind(false)
+                .bind(now as i64)
+                .fetch_all(&mut *tx)
+                .await
+                .map_err(StoreError::classify)?;
+            if admins.len() == 1 && admins[0] == key_id {
+                return Ok(Revocation::LastAdmin);
+            }
+            let done = sqlx::query(
+                "UPDATE api_keys SET revoked = $1, revoked_at = $2 WHERE key_id = $3 AND revoked = $4",
+            )
+            .bind(true)
             .bind(now as i64)
-            .fetch_all(&mut *tx)
+            .bind(key_id)
+            .bind(false)
+            .execute(&mut *tx)
             .await
             .map_err(StoreError::classify)?;
-        if admins.len() == 1 && admins[0] == key_id {
-            return Ok(Revocation::LastAdmin);
-        }
-        let done = sqlx::query(
-            "UPDATE api_keys SET revoked = $1, revoked_at = $2 WHERE key_id = $3 AND revoked = $4",
-        )
-        .bind(true)
-        .bind(now as i64)
-        .bind(key_id.to_owned())
-        .bind(false)
-        .execute(&mut *tx)
-        .await
-        .map_err(StoreError::classify)?;
-        tx.commit().await.map_err(StoreError::classify)?;
-        Ok(if done.rows_affected() == 1 {
-            Revocation::Revoked
-        } else {
-            Revocation::AlreadyRevoked
+            tx.commit().await.map_err(StoreError::classify)?;
+            Ok(if done.rows_affected() == 1 {
+                Revocation::Revoked
+            } else {
+                Revocation::AlreadyRevoked
+            })
         })
     }
 
     /// What a tenant has promised at `now`.
     pub async fn spending(&self, tenant: &str, now: u64) -> Result<Spending, StoreError> {
-        let row = sqlx::query(SPENDING_SQL.as_str())
-            .bind(tenant.to_owned())
-            .bind(now.saturating_sub(DAY_SECS) as i64)
-            .bind(now as i64)
-            .fetch_one(&self.pool)
-            .await
-            .map_err(StoreError::classify)?;
-        spending_from(&row)
+        on_pools!(self, |read, write| {
+            let row = sqlx::query(SPENDING_SQL.as_str())
+                .bind(tenant)
+                .bind(now.saturating_sub(DAY_SECS) as i64)
+                .bind(now as i64)
+                .fetch_one(read)
+                .await
+                .map_err(StoreError::classify)?;
+            spending_from(&row)
+        })
     }
 
     /// Inserts a new invoice request if it fits its key's `policy` at `now`; with `binding`,
@@ -406,97 +418,90 @@ impl Store {
         if !limited && binding.is_none() {
             return self.insert(r).await.map(Ok);
         }
-        let mut tx = self.begin_write().await?;
-        if limited {
-            sqlx::query(
-                "INSERT INTO tenant_locks (tenant, version) VALUES ($1, 1) \
-                 ON CONFLICT (tenant) DO UPDATE SET version = tenant_locks.version + 1",
-            )
-            .bind(r.tenant.clone())
-            .execute(&mut *tx)
-            .await
-            .map_err(StoreError::classify)?;
-            let row = sqlx::query(SPENDING_SQL.as_str())
-                .bind(r.tenant.clone())
-                .bind(now.saturating_sub(DAY_SECS) as i64)
-                .bind(now as i64)
-                .fetch_one(&mut *tx)
+        on_pools!(self, |read, write| {
+            let mut tx = write.begin_write().await?;
+            if limited {
+                sqlx::query(
+                    "INSERT INTO tenant_locks (tenant, version) VALUES ($1, 1) \
+                     ON CONFLICT (tenant) DO UPDATE SET version = tenant_locks.version + 1",
+                )
+                .bind(r.tenant.as_str())
+                .execute(&mut *tx)
                 .await
                 .map_err(StoreError::classify)?;
-            let spent = spending_from(&row)?;
-            let checks = [
-                (Limit::Daily, policy.max_daily_msat, spent.daily_msat),
-                (
-                    Limit::Outstanding,
-                    policy.max_outstanding_msat,
-                    spent.outstanding_msat,
-                ),
-            ];
-            for (limit, max, used) in checks {
-                if let Some(max) = max
-                    && used.saturating_add(r.amount_msat) > max
-                {
-                    // Dropping the transaction rolls it back and frees the lock.
-                    return Ok(Err(LimitExceeded {
-                        limit,
-                        limit_msat: max,
-                        remaining_msat: max.saturating_sub(used),
-                    }));
+                let row = sqlx::query(SPENDING_SQL.as_str())
+                    .bind(r.tenant.as_str())
+                    .bind(now.saturating_sub(DAY_SECS) as i64)
+                    .bind(now as i64)
+                    .fetch_one(&mut *tx)
+                    .await
+                    .map_err(StoreError::classify)?;
+                let spent = spending_from(&row)?;
+                let checks = [
+                    (Limit::Daily, policy.max_daily_msat, spent.daily_msat),
+                    (
+                        Limit::Outstanding,
+                        policy.max_outstanding_msat,
+                        spent.outstanding_msat,
+                    ),
+                ];
+                for (limit, max, used) in checks {
+                    if let Some(max) = max
+                        && used.saturating_add(r.amount_msat) > max
+                    {
+                        // Dropping the transaction rolls it back and frees the lock.
+                        return Ok(Err(LimitExceeded {
+                            limit,
+                            limit_msat: max,
+                            remaining_msat: max.saturating_sub(used),
+                        }));
+                    }
                 }
             }
-        }
-        if let Some(b) = binding {
-            let bound = sqlx::query(
-                "UPDATE idempotency_keys SET invreq_id = $1 \
-                 WHERE tenant = $2 AND idem_key = $3 AND lease_owner = $4 AND response_status IS NULL",
-            )
-            .bind(r.invreq_id.clone())
-            .bind(r.tenant.clone())
-            .bind(b.key.to_owned())
-            .bind(b.owner.to_owned())
-            .execute(&mut *tx)
-            .await
-            .map_err(StoreError::classify)?;
-            if bound.rows_affected() != 1 {
-                return Err(StoreError::LeaseLost);
+            if let Some(b) = binding {
+                let bound = sqlx::query(
+                    "UPDATE idempotency_keys SET invreq_id = $1 \
+                     WHERE tenant = $2 AND idem_key = $3 AND lease_owner = $4 AND response_status IS NULL",
+                )
+                .bind(r.invreq_id.as_str())
+                .bind(r.tenant.as_str())
+                .bind(b.key)
+                .bind(b.owner)
+                .execute(&mut *tx)
+                .await
+                .map_err(StoreError::classify)?;
+                if bound.rows_affected() != 1 {
+                    return Err(StoreError::LeaseLost);
+                }
             }
-        }
-        insert_query(r)
-            .execute(&mut *tx)
-            .await
-            .map_err(StoreError::classify)?;
-        tx.commit().await.map_err(StoreError::classify)?;
-        Ok(Ok(()))
-    }
-
-    /// A transaction that writes: SQLite takes its writer lock at once (`BEGIN IMMEDIATE`), so
-    /// a read inside it can never be made stale by another writer.
-    pub(super) async fn begin_write(
-        &self,
-    ) -> Result<sqlx::Transaction<'static, sqlx::Any>, StoreError> {
-        match self.backend {
-            Backend::Sqlite => self.writer.begin_with("BEGIN IMMEDIATE").await,
-            Backend::Postgres => self.pool.begin().await,
-        }
-        .map_err(StoreError::classify)
+            insert_query!(r)
+                .execute(&mut *tx)
+                .await
+                .map_err(StoreError::classify)?;
+            tx.commit().await.map_err(StoreError::classify)?;
+            Ok(Ok(()))
+        })
     }
 
     /// Appends a line to the audit trail.
     pub async fn append_audit(&self, e: &AuditEntry) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO audit_log (at, key_id, tenant, action, invreq_id, amount_msat, subject_key, outcome) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-        )
-        .bind(e.at as i64)
-        .bind(e.key_id.clone())
-        .bind(e.tenant.clone())
-        .bind(e.action.clone())
-        .bind(e.invreq_id.clone())
-        .bind(opt_i64(e.amount_msat))
-        .bind(e.subject_key.clone())
-        .bind(e.outcome.clone())
-        .execute(&self.writer)
-        .await
+        on_pools!(self, |read, write| {
+            sqlx::query(
+                "INSERT INTO audit_log (at, key_id, tenant, action, invreq_id, amount_msat, subject_key, outcome) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            )
+            .bind(e.at as i64)
+            .bind(e.key_id.as_str())
+            .bind(e.tenant.as_str())
+            .bind(e.action.as_str())
+            .bind(e.invreq_id.as_deref())
+            .bind(opt_i64(e.amount_msat))
+            .bind(e.subject_key.as_deref())
+            .bind(e.outcome.as_str())
+            .execute(write)
+            .await
+            .map(|_| ())
+        })
         .map_err(StoreError::classify)?;
         Ok(())
     }
@@ -505,36 +510,30 @@ impl Store {
     pub async fn audit_log(&self, tenant: Option<&str>) -> Result<Vec<AuditEntry>, StoreError> {
         const COLUMNS: &str =
             "at, key_id, tenant, action, invreq_id, amount_msat, subject_key, outcome";
-        let rows = match tenant {
-            Some(t) => {
-                let sql = format!("SELECT {COLUMNS} FROM audit_log WHERE tenant = $1 ORDER BY seq");
-                sqlx::query(sqlx::AssertSqlSafe(sql))
-                    .bind(t.to_owned())
-                    .fetch_all(&self.pool)
-                    .await
-            }
-            None => {
-                let sql = format!("SELECT {COLUMNS} FROM audit_log ORDER BY seq");
-                sqlx::query(sqlx::AssertSqlSafe(sql))
-                    .fetch_all(&self.pool)
-                    .await
-            }
-        }
-        .map_err(StoreError::classify)?;
-        rows.iter()
-            .map(|r| {
-                Ok(AuditEntry {
-                    at: r.try_get::<i64, _>("at")? as u64,
-                    key_id: r.try_get("key_id")?,
-                    tenant: r.try_get("tenant")?,
-                    action: r.try_get("action")?,
-                    invreq_id: r.try_get("invreq_id")?,
-                    amount_msat: opt_u64(r, "amount_msat")?,
-                    subject_key: r.try_get("subject_key")?,
-                    outcome: r.try_get("outcome")?,
-                })
+        let sql = match tenant {
+            Some(_) => format!("SELECT {COLUMNS} FROM audit_log WHERE tenant = $1 ORDER BY seq"),
+            None => format!("SELECT {COLUMNS} FROM audit_log ORDER BY seq"),
+        };
+        fn decode(r: &impl Columns) -> Result<AuditEntry, sqlx::Error> {
+            Ok(AuditEntry {
+                at: r.int("at")? as u64,
+                key_id: r.text("key_id")?,
+                tenant: r.text("tenant")?,
+                action: r.text("action")?,
+                invreq_id: r.opt_text("invreq_id")?,
+                amount_msat: opt_u64(r, "amount_msat")?,
+                subject_key: r.opt_text("subject_key")?,
+                outcome: r.text("outcome")?,
             })
-            .collect::<Result<_, sqlx::Error>>()
-            .map_err(StoreError::classify)
+        }
+        on_pools!(self, |read, write| {
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+            if let Some(t) = tenant {
+                query = query.bind(t);
+            }
+            let rows = query.fetch_all(read).await;
+            rows.and_then(|rows| rows.iter().map(decode).collect())
+        })
+        .map_err(StoreError::classify)
     }
 }

@@ -6,16 +6,16 @@
 
 use std::time::Duration;
 
-use sqlx::{AnyConnection, Connection};
+use sqlx::{Connection, PgConnection};
 
-use super::{Store, StoreError};
+use super::{Pools, Store, StoreError};
 
 /// The advisory lock key ("invreqd" in ASCII).
 const LOCK_KEY: i64 = 0x0069_6e76_7265_7164;
 
 /// A held leader lock; dropping it closes its connection, which gives the lock up.
 pub struct LeaderLock {
-    conn: AnyConnection,
+    conn: PgConnection,
 }
 
 impl Store {
@@ -23,14 +23,14 @@ impl Store {
     /// when another holds it. PostgreSQL only.
     ///
     /// # Errors
-    /// [`StoreError`] when the database does not answer.
+    /// [`StoreError`] when the database does not answer, or is SQLite (one process, no lock).
     pub async fn try_leader_lock(&self) -> Result<Option<LeaderLock>, StoreError> {
-        let mut conn = self
-            .pool
-            .acquire()
-            .await
-            .map_err(StoreError::classify)?
-            .detach();
+        let Pools::Postgres(pool) = &self.pools else {
+            return Err(StoreError::Unavailable(
+                "the leader lock is PostgreSQL's (SQLite serves one process)".into(),
+            ));
+        };
+        let mut conn = pool.acquire().await.map_err(StoreError::classify)?.detach();
         let got: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1)")
             .bind(LOCK_KEY)
             .fetch_one(&mut conn)

@@ -1,9 +1,11 @@
 //! Persistence: SQLite (embedded default) or PostgreSQL, through one portable SQL dialect.
 //!
-//! One `Store` over `sqlx::Any` rather than two backends: every statement here is plain SQL that
-//! both databases run unchanged (`$N` placeholders, integer times, hex text ids), so the queries
-//! exist once and the behavioural suite exercises the very same code on both.
+//! Native pools (`SqlitePool`, `PgPool`), with every statement written once: [`on_pools!`] expands
+//! a query's code once per backend, so each is compiled against that driver's own types (no
+//! `sqlx::Any` row conversion) and the behavioural suite still exercises the very same SQL on
+//! both. The SQL is plain and portable (`$N` placeholders, integer times, hex text ids).
 
+mod batch;
 mod claims;
 mod error;
 mod keys;
@@ -11,12 +13,17 @@ mod leader;
 mod model;
 mod node_built;
 mod stats;
+mod views;
 
 use std::str::FromStr;
 use std::time::Duration;
 
-use sqlx::any::{AnyConnectOptions, AnyPoolOptions, AnyRow};
-use sqlx::{AnyPool, Row};
+use sqlx::Row;
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
+    SqliteSynchronous,
+};
 
 pub use claims::ClaimTokenRecord;
 pub use error::StoreError;
@@ -29,6 +36,7 @@ pub use model::{
     IdempotencyClaim, IdempotencyRecord, InvoiceRequestRecord, ListQuery, PaymentPart,
     PaymentStatus, Status,
 };
+pub use views::RecordDetails;
 
 use crate::domain::lifecycle::{Move, sql_active, sql_status_in};
 
@@ -55,6 +63,9 @@ pub struct StoreOptions {
     pub acquire_timeout: Duration,
     /// PostgreSQL `statement_timeout` (ignored on SQLite).
     pub statement_timeout: Duration,
+    /// SQLite: group commit of plain inserts (see `batch.rs`); ignored on PostgreSQL, whose
+    /// concurrent commits already share WAL flushes.
+    pub group_commit: bool,
 }
 
 impl StoreOptions {
@@ -65,18 +76,151 @@ impl StoreOptions {
             max_connections: 16,
             acquire_timeout: Duration::from_secs(5),
             statement_timeout: Duration::from_secs(10),
+            group_commit: true,
         }
     }
 }
 
+/// The native pools of one backend.
+#[derive(Clone)]
+enum Pools {
+    /// Reads use `read`; writes queue for `write`, a single connection (SQLite takes one writer
+    /// at a time), except in memory, where both are the same pool.
+    Sqlite { read: SqlitePool, write: SqlitePool },
+    /// One pool for everything.
+    Postgres(PgPool),
+}
+
+/// `on_pools!(self, |read, write| body)`: `body` once per backend, with `read` and `write`
+/// bound to that backend's native pools (`&SqlitePool` or `&PgPool`; on PostgreSQL both are
+/// the same pool). The code, and so the SQL, is written once and compiled twice.
+macro_rules! on_pools {
+    ($store:expr, |$read:ident, $write:ident| $body:expr) => {
+        match &$store.pools {
+            #[allow(unused_variables)]
+            $crate::store::Pools::Sqlite {
+                read: $read,
+                write: $write,
+            } => $body,
+            #[allow(unused_variables)]
+            $crate::store::Pools::Postgres(pool) => {
+                let ($read, $write) = (pool, pool);
+                $body
+            }
+        }
+    };
+}
+pub(crate) use on_pools;
+
+/// The insert of a new invoice request (shared by the plain and the limited insert), as a
+/// query for either driver.
+macro_rules! insert_query {
+    ($r:expr) => {{
+        let r: &InvoiceRequestRecord = $r;
+        sqlx::query(
+            "INSERT INTO invoice_requests (invreq_id, tenant, bolt12, amount_msat, description, issuer, \
+             label, absolute_expiry, single_use, active, used, status, created_at, updated_at, submitted) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+        )
+        .bind(r.invreq_id.as_str())
+        .bind(r.tenant.as_str())
+        .bind(r.bolt12.as_str())
+        .bind(r.amount_msat as i64)
+        .bind(r.description.as_str())
+        .bind(r.issuer.as_deref())
+        .bind(r.label.as_deref())
+        .bind(r.absolute_expiry.map(|e| e as i64))
+        .bind(r.single_use)
+        .bind(r.active)
+        .bind(r.used)
+        .bind(r.status.as_str())
+        .bind(r.created_at as i64)
+        .bind(r.updated_at as i64)
+        .bind(r.submitted.as_deref())
+    }};
+}
+pub(crate) use insert_query;
+
+/// A transaction that writes: SQLite takes its writer lock at once (`BEGIN IMMEDIATE`), so a
+/// read inside it can never be made stale by another writer; PostgreSQL a plain `BEGIN`.
+trait BeginWrite {
+    /// The driver.
+    type Db: sqlx::Database;
+    /// Starts the transaction on a pooled connection.
+    fn begin_write(
+        &self,
+    ) -> impl Future<Output = Result<sqlx::Transaction<'static, Self::Db>, StoreError>> + Send;
+}
+
+impl BeginWrite for SqlitePool {
+    type Db = sqlx::Sqlite;
+    async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, StoreError> {
+        self.begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(StoreError::classify)
+    }
+}
+
+impl BeginWrite for PgPool {
+    type Db = sqlx::Postgres;
+    async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Postgres>, StoreError> {
+        self.begin().await.map_err(StoreError::classify)
+    }
+}
+
+/// Typed column reads shared by both drivers' rows, so that row decoding is written once.
+/// Integers are BIGINT on both (read as `i64`); booleans are BOOLEAN on PostgreSQL and 0/1
+/// INTEGER on SQLite.
+trait Columns {
+    /// A BIGINT column.
+    fn int(&self, column: &str) -> Result<i64, sqlx::Error>;
+    /// A nullable BIGINT column.
+    fn opt_int(&self, column: &str) -> Result<Option<i64>, sqlx::Error>;
+    /// A nullable INTEGER (32-bit) column.
+    fn opt_int32(&self, column: &str) -> Result<Option<i32>, sqlx::Error>;
+    /// A text column.
+    fn text(&self, column: &str) -> Result<String, sqlx::Error>;
+    /// A nullable text column.
+    fn opt_text(&self, column: &str) -> Result<Option<String>, sqlx::Error>;
+    /// A boolean column.
+    fn flag(&self, column: &str) -> Result<bool, sqlx::Error>;
+}
+
+macro_rules! impl_columns {
+    ($row:ty, |$r:ident, $c:ident| $flag:expr) => {
+        impl Columns for $row {
+            fn int(&self, column: &str) -> Result<i64, sqlx::Error> {
+                self.try_get(column)
+            }
+            fn opt_int(&self, column: &str) -> Result<Option<i64>, sqlx::Error> {
+                self.try_get(column)
+            }
+            fn opt_int32(&self, column: &str) -> Result<Option<i32>, sqlx::Error> {
+                self.try_get(column)
+            }
+            fn text(&self, column: &str) -> Result<String, sqlx::Error> {
+                self.try_get(column)
+            }
+            fn opt_text(&self, column: &str) -> Result<Option<String>, sqlx::Error> {
+                self.try_get(column)
+            }
+            fn flag(&self, $c: &str) -> Result<bool, sqlx::Error> {
+                let $r = self;
+                $flag
+            }
+        }
+    };
+}
+impl_columns!(SqliteRow, |r, c| Ok(r.try_get::<i64, _>(c)? != 0));
+impl_columns!(PgRow, |r, c| r.try_get::<bool, _>(c));
+
 /// The store: invoice requests, their payments, idempotency keys and cursors.
 #[derive(Clone)]
 pub struct Store {
-    /// Reads (and everything on PostgreSQL).
-    pool: AnyPool,
-    /// Writes: one connection on SQLite, the same pool as `pool` on PostgreSQL.
-    writer: AnyPool,
+    pools: Pools,
     backend: Backend,
+    /// SQLite with group commit: plain inserts go through it.
+    inserter: Option<batch::Inserter>,
 }
 
 const RECORD_COLUMNS: &str = "seq, invreq_id, tenant, bolt12, amount_msat, description, issuer, label, \
@@ -85,37 +229,68 @@ const RECORD_COLUMNS: &str = "seq, invreq_id, tenant, bolt12, amount_msat, descr
 impl Store {
     /// Connects and applies the migrations.
     pub async fn connect(opts: &StoreOptions) -> Result<Self, StoreError> {
-        sqlx::any::install_default_drivers();
-        let backend = if opts.url.starts_with("sqlite:") {
-            Backend::Sqlite
+        let pools = if opts.url.starts_with("sqlite:") {
+            let connect = SqliteConnectOptions::from_str(&opts.url)?
+                .journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Normal)
+                .busy_timeout(Duration::from_secs(5))
+                .foreign_keys(true)
+                // A small page cache per connection: the OS page cache is shared by all
+                // connections; each connection's own cache is not.
+                .pragma("cache_size", "-64");
+            let pool_options = |max: u32| {
+                SqlitePoolOptions::new()
+                    .max_connections(max)
+                    .acquire_timeout(opts.acquire_timeout)
+            };
+            let read = pool_options(opts.max_connections)
+                .connect_with(connect.clone())
+                .await
+                .map_err(StoreError::classify)?;
+            // SQLite takes one writer at a time: writes queue for one dedicated connection
+            // instead of contending for the file lock (busy-wait sleeps) and never hold a
+            // reader's connection.
+            let in_memory = opts.url.contains(":memory:") || opts.url.contains("mode=memory");
+            let write = if in_memory {
+                read.clone()
+            } else {
+                pool_options(1)
+                    .connect_with(connect)
+                    .await
+                    .map_err(StoreError::classify)?
+            };
+            Pools::Sqlite { read, write }
         } else if opts.url.starts_with("postgres:") || opts.url.starts_with("postgresql:") {
-            Backend::Postgres
+            let statement_timeout_ms = opts.statement_timeout.as_millis().to_string();
+            let connect = PgConnectOptions::from_str(&opts.url)?
+                .options([("statement_timeout", statement_timeout_ms.as_str())]);
+            let pool = PgPoolOptions::new()
+                .max_connections(opts.max_connections)
+                .acquire_timeout(opts.acquire_timeout)
+                .connect_with(connect)
+                .await
+                .map_err(StoreError::classify)?;
+            Pools::Postgres(pool)
         } else {
             return Err(StoreError::Unavailable(format!(
                 "unsupported database URL scheme in {:?} (use sqlite:// or postgres://)",
                 redact(&opts.url)
             )));
         };
-        let connect = AnyConnectOptions::from_str(&opts.url)?;
-        let pool = pool_options(backend, opts, opts.max_connections)
-            .connect_with(connect.clone())
-            .await
-            .map_err(StoreError::classify)?;
-        // SQLite takes one writer at a time: writes queue for one dedicated connection instead of
-        // contending for the file lock (busy-wait sleeps) and never hold a reader's connection.
-        let in_memory = opts.url.contains(":memory:") || opts.url.contains("mode=memory");
-        let writer = if backend == Backend::Sqlite && !in_memory {
-            pool_options(backend, opts, 1)
-                .connect_with(connect)
-                .await
-                .map_err(StoreError::classify)?
-        } else {
-            pool.clone()
+        let backend = match pools {
+            Pools::Sqlite { .. } => Backend::Sqlite,
+            Pools::Postgres(_) => Backend::Postgres,
+        };
+        let inserter = match &pools {
+            Pools::Sqlite { write, .. } if opts.group_commit => {
+                Some(batch::Inserter::spawn(write.clone()))
+            }
+            _ => None,
         };
         let store = Self {
-            pool,
-            writer,
+            pools,
             backend,
+            inserter,
         };
         store.migrate().await?;
         Ok(store)
@@ -124,9 +299,9 @@ impl Store {
     /// Applies pending migrations (PostgreSQL: sqlx takes an advisory lock, so replicas
     /// starting together migrate once).
     async fn migrate(&self) -> Result<(), StoreError> {
-        match self.backend {
-            Backend::Sqlite => SQLITE_MIGRATIONS.run(&self.writer).await?,
-            Backend::Postgres => POSTGRES_MIGRATIONS.run(&self.pool).await?,
+        match &self.pools {
+            Pools::Sqlite { write, .. } => SQLITE_MIGRATIONS.run(write).await?,
+            Pools::Postgres(pool) => POSTGRES_MIGRATIONS.run(pool).await?,
         }
         Ok(())
     }
@@ -136,26 +311,35 @@ impl Store {
         self.backend
     }
 
-    /// The pool, for jobs that need a raw connection (advisory locks).
-    pub fn pool(&self) -> &AnyPool {
-        &self.pool
+    /// The SQLite writer pool (`None` on PostgreSQL), for tools and tests that write raw SQL
+    /// behind the store's back.
+    pub fn sqlite_writer(&self) -> Option<&SqlitePool> {
+        match &self.pools {
+            Pools::Sqlite { write, .. } => Some(write),
+            Pools::Postgres(_) => None,
+        }
     }
 
     /// Checks that the database answers.
     pub async fn ping(&self) -> Result<(), StoreError> {
-        sqlx::query("SELECT 1")
-            .execute(&self.pool)
+        on_pools!(self, |read, write| sqlx::query("SELECT 1")
+            .execute(read)
             .await
-            .map_err(StoreError::classify)?;
+            .map(|_| ()))
+        .map_err(StoreError::classify)?;
         Ok(())
     }
 
     /// Inserts a new invoice request.
     pub async fn insert(&self, r: &InvoiceRequestRecord) -> Result<(), StoreError> {
-        insert_query(r)
-            .execute(&self.writer)
+        if let Some(inserter) = &self.inserter {
+            return inserter.insert(r).await;
+        }
+        on_pools!(self, |read, write| insert_query!(r)
+            .execute(write)
             .await
-            .map_err(StoreError::classify)?;
+            .map(|_| ()))
+        .map_err(StoreError::classify)?;
         Ok(())
     }
 
@@ -165,7 +349,21 @@ impl Store {
         tenant: &str,
         invreq_id: &str,
     ) -> Result<Option<InvoiceRequestRecord>, StoreError> {
-        self.fetch_record(invreq_id, Some(tenant)).await
+        static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+            format!(
+                "SELECT {RECORD_COLUMNS} FROM invoice_requests WHERE invreq_id = $1 AND tenant = $2"
+            )
+        });
+        on_pools!(self, |read, write| {
+            sqlx::query(SQL.as_str())
+                .bind(invreq_id)
+                .bind(tenant)
+                .fetch_optional(read)
+                .await
+                .map_err(StoreError::classify)?
+                .map(|r| record(&r))
+                .transpose()
+        })
     }
 
     /// One invoice request, whoever owns it (background jobs).
@@ -173,27 +371,18 @@ impl Store {
         &self,
         invreq_id: &str,
     ) -> Result<Option<InvoiceRequestRecord>, StoreError> {
-        self.fetch_record(invreq_id, None).await
-    }
-
-    async fn fetch_record(
-        &self,
-        invreq_id: &str,
-        tenant: Option<&str>,
-    ) -> Result<Option<InvoiceRequestRecord>, StoreError> {
-        let mut sql = format!("SELECT {RECORD_COLUMNS} FROM invoice_requests WHERE invreq_id = $1");
-        if tenant.is_some() {
-            sql.push_str(" AND tenant = $2");
-        }
-        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(invreq_id);
-        if let Some(t) = tenant {
-            query = query.bind(t);
-        }
-        let row = query
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(StoreError::classify)?;
-        row.map(|r| record(&r)).transpose()
+        static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+            format!("SELECT {RECORD_COLUMNS} FROM invoice_requests WHERE invreq_id = $1")
+        });
+        on_pools!(self, |read, write| {
+            sqlx::query(SQL.as_str())
+                .bind(invreq_id)
+                .fetch_optional(read)
+                .await
+                .map_err(StoreError::classify)?
+                .map(|r| record(&r))
+                .transpose()
+        })
     }
 
     /// A page of a tenant's invoice requests, newest first; `now` decides what is expired.
@@ -203,42 +392,33 @@ impl Store {
         q: &ListQuery,
         now: u64,
     ) -> Result<Vec<InvoiceRequestRecord>, StoreError> {
-        let mut sql =
-            format!("SELECT {RECORD_COLUMNS} FROM invoice_requests WHERE tenant = $1 AND seq < $2");
-        let mut n = 2;
-        if !q.include_failed {
-            sql.push_str(&format!(" AND status <> '{}'", Status::Failed.as_str()));
-        }
-        if q.active_only {
-            n += 1;
-            sql.push_str(&format!(" AND {}", sql_active(n)));
-        }
-        if q.label.is_some() {
-            n += 1;
-            sql.push_str(&format!(" AND label = ${n}"));
-        }
-        sql.push_str(&format!(" ORDER BY seq DESC LIMIT ${}", n + 1));
-        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(tenant)
-            .bind(q.before_seq.unwrap_or(i64::MAX));
-        if q.active_only {
-            query = query.bind(now as i64);
-        }
-        if let Some(label) = &q.label {
-            query = query.bind(label);
-        }
-        let rows = query
-            .bind(i64::from(q.limit))
-            .fetch_all(&self.pool)
-            .await
-            .map_err(StoreError::classify)?;
-        rows.iter().map(record).collect()
+        let sql = format!(
+            "SELECT {RECORD_COLUMNS} FROM invoice_requests {}",
+            views::list_filter(q)
+        );
+        on_pools!(self, |read, write| {
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql))
+                .bind(tenant)
+                .bind(q.before_seq.unwrap_or(i64::MAX));
+            if q.active_only {
+                query = query.bind(now as i64);
+            }
+            if let Some(label) = &q.label {
+                query = query.bind(label.as_str());
+            }
+            let rows = query
+                .bind(i64::from(q.limit))
+                .fetch_all(read)
+                .await
+                .map_err(StoreError::classify)?;
+            rows.iter().map(record).collect()
+        })
     }
 
     /// Applies a checked lifecycle move if the request is in one of its `from` statuses
     /// (compare-and-set); returns whether it moved. Runs in one transaction, so whatever must
-    /// be written with a status change (an outbox event) goes into [`Store::apply_in`]'s
-    /// transaction and is committed with it or not at all.
+    /// be written with a status change (an outbox event) goes into that transaction and is
+    /// committed with it or not at all.
     pub async fn apply(&self, invreq_id: &str, mv: &Move, now: u64) -> Result<bool, StoreError> {
         self.apply_with(invreq_id, mv, None, now).await
     }
@@ -255,23 +435,10 @@ impl Store {
             .await
     }
 
+    /// The status change itself: `status`, `active` and `used` as the move says, `bolt12`
+    /// when given; `updated_at = now`; in one write transaction.
     async fn apply_with(
         &self,
-        invreq_id: &str,
-        mv: &Move,
-        bolt12: Option<&str>,
-        now: u64,
-    ) -> Result<bool, StoreError> {
-        let mut tx = self.begin_write().await?;
-        let moved = Self::apply_in(&mut tx, invreq_id, mv, bolt12, now).await?;
-        tx.commit().await.map_err(StoreError::classify)?;
-        Ok(moved)
-    }
-
-    /// The status change itself, inside the caller's transaction: `status`, `active` and
-    /// `used` as the move says, `bolt12` when given; `updated_at = now`.
-    async fn apply_in(
-        tx: &mut sqlx::AnyConnection,
         invreq_id: &str,
         mv: &Move,
         bolt12: Option<&str>,
@@ -287,20 +454,25 @@ impl Store {
              WHERE invreq_id = $5 AND {}",
             sql_status_in(mv.from())
         );
-        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(mv.to().as_str())
-            .bind(mv.active())
-            .bind(mv.used())
-            .bind(now as i64)
-            .bind(invreq_id);
-        if let Some(b) = bolt12 {
-            query = query.bind(b);
-        }
-        let done = query
-            .execute(&mut *tx)
-            .await
-            .map_err(StoreError::classify)?;
-        Ok(done.rows_affected() == 1)
+        on_pools!(self, |read, write| {
+            let mut tx = write.begin_write().await?;
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql))
+                .bind(mv.to().as_str())
+                .bind(mv.active())
+                .bind(mv.used())
+                .bind(now as i64)
+                .bind(invreq_id);
+            if let Some(b) = bolt12 {
+                query = query.bind(b);
+            }
+            let done = query
+                .execute(&mut *tx)
+                .await
+                .map_err(StoreError::classify)?;
+            let moved = done.rows_affected() == 1;
+            tx.commit().await.map_err(StoreError::classify)?;
+            Ok(moved)
+        })
     }
 
     /// Pending requests older than `older_than` (seconds since 1970), oldest first.
@@ -314,13 +486,15 @@ impl Store {
              ORDER BY seq LIMIT $2",
             sql_status_in(&[Status::Pending])
         );
-        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(older_than as i64)
-            .bind(i64::from(limit))
-            .fetch_all(&self.pool)
-            .await
-            .map_err(StoreError::classify)?;
-        rows.iter().map(record).collect()
+        on_pools!(self, |read, write| {
+            let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+                .bind(older_than as i64)
+                .bind(i64::from(limit))
+                .fetch_all(read)
+                .await
+                .map_err(StoreError::classify)?;
+            rows.iter().map(record).collect()
+        })
     }
 
     /// The earliest `absolute_expiry` among active requests, if any.
@@ -330,10 +504,12 @@ impl Store {
              WHERE absolute_expiry IS NOT NULL AND {}",
             sql_status_in(&Status::LIVE)
         );
-        let v: Option<i64> = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
-            .fetch_one(&self.pool)
-            .await
-            .map_err(StoreError::classify)?;
+        let v: Option<i64> = on_pools!(self, |read, write| {
+            sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+                .fetch_one(read)
+                .await
+        })
+        .map_err(StoreError::classify)?;
         Ok(v.map(|e| e as u64))
     }
 
@@ -348,13 +524,15 @@ impl Store {
              AND absolute_expiry <= $1 AND {} ORDER BY absolute_expiry LIMIT $2",
             sql_status_in(&Status::LIVE)
         );
-        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(now as i64)
-            .bind(i64::from(limit))
-            .fetch_all(&self.pool)
-            .await
-            .map_err(StoreError::classify)?;
-        rows.iter().map(record).collect()
+        on_pools!(self, |read, write| {
+            let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+                .bind(now as i64)
+                .bind(i64::from(limit))
+                .fetch_all(read)
+                .await
+                .map_err(StoreError::classify)?;
+            rows.iter().map(record).collect()
+        })
     }
 
     /// Claims an idempotency key for a request body hash as `owner` until `lease_until`, or
@@ -370,20 +548,23 @@ impl Store {
         lease_until: u64,
     ) -> Result<IdempotencyClaim, StoreError> {
         for _ in 0..3 {
-            let inserted = sqlx::query(
-                "INSERT INTO idempotency_keys (tenant, idem_key, request_hash, created_at, lease_owner, lease_until) \
-                 VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (tenant, idem_key) DO NOTHING",
-            )
-            .bind(tenant)
-            .bind(key)
-            .bind(request_hash)
-            .bind(now as i64)
-            .bind(owner)
-            .bind(lease_until as i64)
-            .execute(&self.writer)
-            .await
+            let inserted = on_pools!(self, |read, write| {
+                sqlx::query(
+                    "INSERT INTO idempotency_keys (tenant, idem_key, request_hash, created_at, lease_owner, lease_until) \
+                     VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (tenant, idem_key) DO NOTHING",
+                )
+                .bind(tenant)
+                .bind(key)
+                .bind(request_hash)
+                .bind(now as i64)
+                .bind(owner)
+                .bind(lease_until as i64)
+                .execute(write)
+                .await
+                .map(|d| d.rows_affected())
+            })
             .map_err(StoreError::classify)?;
-            if inserted.rows_affected() == 1 {
+            if inserted == 1 {
                 return Ok(IdempotencyClaim::Claimed);
             }
             let Some(rec) = self.idempotency(tenant, key).await? else {
@@ -393,19 +574,22 @@ impl Store {
             if rec.response.is_some() || rec.request_hash != request_hash || rec.lease_until > now {
                 return Ok(IdempotencyClaim::Existing(rec));
             }
-            let taken = sqlx::query(
-                "UPDATE idempotency_keys SET lease_owner = $1, lease_until = $2 \
-                 WHERE tenant = $3 AND idem_key = $4 AND response_status IS NULL AND lease_until <= $5",
-            )
-            .bind(owner)
-            .bind(lease_until as i64)
-            .bind(tenant)
-            .bind(key)
-            .bind(now as i64)
-            .execute(&self.writer)
-            .await
+            let taken = on_pools!(self, |read, write| {
+                sqlx::query(
+                    "UPDATE idempotency_keys SET lease_owner = $1, lease_until = $2 \
+                     WHERE tenant = $3 AND idem_key = $4 AND response_status IS NULL AND lease_until <= $5",
+                )
+                .bind(owner)
+                .bind(lease_until as i64)
+                .bind(tenant)
+                .bind(key)
+                .bind(now as i64)
+                .execute(write)
+                .await
+                .map(|d| d.rows_affected())
+            })
             .map_err(StoreError::classify)?;
-            if taken.rows_affected() == 1 {
+            if taken == 1 {
                 // Read again: the previous owner may have bound an id since our read.
                 let rec = self.idempotency(tenant, key).await?.unwrap_or(rec);
                 return Ok(IdempotencyClaim::TakenOver(rec));
@@ -426,26 +610,42 @@ impl Store {
         tenant: &str,
         key: &str,
     ) -> Result<Option<IdempotencyRecord>, StoreError> {
-        let row = sqlx::query(
-            "SELECT request_hash, invreq_id, response_status, response_body, lease_until FROM idempotency_keys \
-             WHERE tenant = $1 AND idem_key = $2",
-        )
-        .bind(tenant)
-        .bind(key)
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(StoreError::classify)?;
-        row.map(|r| {
-            let status: Option<i32> = r.try_get("response_status")?;
-            let body: Option<String> = r.try_get("response_body")?;
+        fn decode(r: &impl Columns) -> Result<IdempotencyRecord, sqlx::Error> {
+            let status = r.opt_int32("response_status")?;
+            let body = r.opt_text("response_body")?;
             Ok(IdempotencyRecord {
-                request_hash: r.try_get("request_hash")?,
-                invreq_id: r.try_get("invreq_id")?,
+                request_hash: r.text("request_hash")?,
+                invreq_id: r.opt_text("invreq_id")?,
                 response: status.zip(body).map(|(s, b)| (s as u16, b)),
-                lease_until: r.try_get::<i64, _>("lease_until")?.max(0) as u64,
+                lease_until: r.int("lease_until")?.max(0) as u64,
             })
+        }
+        on_pools!(self, |read, write| {
+            sqlx::query(
+                "SELECT request_hash, invreq_id, response_status, response_body, lease_until FROM idempotency_keys \
+                 WHERE tenant = $1 AND idem_key = $2",
+            )
+            .bind(tenant)
+            .bind(key)
+            .fetch_optional(read)
+            .await
+            .and_then(|row| row.map(|r| decode(&r)).transpose())
         })
-        .transpose()
+        .map_err(StoreError::classify)
+    }
+
+    /// Runs one write statement with string and integer arguments; returns the rows it changed.
+    async fn write_rows(&self, sql: &'static str, args: &[Arg<'_>]) -> Result<u64, StoreError> {
+        on_pools!(self, |read, write| {
+            let mut query = sqlx::query(sql);
+            for a in args {
+                query = match *a {
+                    Arg::Text(t) => query.bind(t),
+                    Arg::Int(i) => query.bind(i),
+                };
+            }
+            query.execute(write).await.map(|d| d.rows_affected())
+        })
         .map_err(StoreError::classify)
     }
 
@@ -458,18 +658,19 @@ impl Store {
         owner: &str,
         lease_until: u64,
     ) -> Result<bool, StoreError> {
-        let done = sqlx::query(
-            "UPDATE idempotency_keys SET lease_until = $1 \
-             WHERE tenant = $2 AND idem_key = $3 AND lease_owner = $4 AND response_status IS NULL",
-        )
-        .bind(lease_until as i64)
-        .bind(tenant)
-        .bind(key)
-        .bind(owner)
-        .execute(&self.writer)
-        .await
-        .map_err(StoreError::classify)?;
-        Ok(done.rows_affected() == 1)
+        let done = self
+            .write_rows(
+                "UPDATE idempotency_keys SET lease_until = $1 \
+                 WHERE tenant = $2 AND idem_key = $3 AND lease_owner = $4 AND response_status IS NULL",
+                &[
+                    Arg::Int(lease_until as i64),
+                    Arg::Text(tenant),
+                    Arg::Text(key),
+                    Arg::Text(owner),
+                ],
+            )
+            .await?;
+        Ok(done == 1)
     }
 
     /// Ends `owner`'s lease at once, keeping what the key is bound to: the next retry takes
@@ -480,16 +681,12 @@ impl Store {
         key: &str,
         owner: &str,
     ) -> Result<(), StoreError> {
-        sqlx::query(
+        self.write_rows(
             "UPDATE idempotency_keys SET lease_until = 0 \
              WHERE tenant = $1 AND idem_key = $2 AND lease_owner = $3 AND response_status IS NULL",
+            &[Arg::Text(tenant), Arg::Text(key), Arg::Text(owner)],
         )
-        .bind(tenant)
-        .bind(key)
-        .bind(owner)
-        .execute(&self.writer)
-        .await
-        .map_err(StoreError::classify)?;
+        .await?;
         Ok(())
     }
 
@@ -502,18 +699,19 @@ impl Store {
         owner: &str,
         invreq_id: &str,
     ) -> Result<bool, StoreError> {
-        let done = sqlx::query(
-            "UPDATE idempotency_keys SET invreq_id = $1 \
-             WHERE tenant = $2 AND idem_key = $3 AND lease_owner = $4 AND response_status IS NULL",
-        )
-        .bind(invreq_id)
-        .bind(tenant)
-        .bind(key)
-        .bind(owner)
-        .execute(&self.writer)
-        .await
-        .map_err(StoreError::classify)?;
-        Ok(done.rows_affected() == 1)
+        let done = self
+            .write_rows(
+                "UPDATE idempotency_keys SET invreq_id = $1 \
+                 WHERE tenant = $2 AND idem_key = $3 AND lease_owner = $4 AND response_status IS NULL",
+                &[
+                    Arg::Text(invreq_id),
+                    Arg::Text(tenant),
+                    Arg::Text(key),
+                    Arg::Text(owner),
+                ],
+            )
+            .await?;
+        Ok(done == 1)
     }
 
     /// Stores the first response, and the invoice request it created, under an idempotency key
@@ -526,17 +724,20 @@ impl Store {
         status: u16,
         body: &str,
     ) -> Result<(), StoreError> {
-        sqlx::query(
-            "UPDATE idempotency_keys SET invreq_id = $1, response_status = $2, response_body = $3, lease_until = 0 \
-             WHERE tenant = $4 AND idem_key = $5 AND response_status IS NULL",
-        )
-        .bind(invreq_id)
-        .bind(i32::from(status))
-        .bind(body)
-        .bind(tenant)
-        .bind(key)
-        .execute(&self.writer)
-        .await
+        on_pools!(self, |read, write| {
+            sqlx::query(
+                "UPDATE idempotency_keys SET invreq_id = $1, response_status = $2, response_body = $3, lease_until = 0 \
+                 WHERE tenant = $4 AND idem_key = $5 AND response_status IS NULL",
+            )
+            .bind(invreq_id)
+            .bind(i32::from(status))
+            .bind(body)
+            .bind(tenant)
+            .bind(key)
+            .execute(write)
+            .await
+            .map(|_| ())
+        })
         .map_err(StoreError::classify)?;
         Ok(())
     }
@@ -549,32 +750,33 @@ impl Store {
         key: &str,
         owner: &str,
     ) -> Result<(), StoreError> {
-        sqlx::query(
+        self.write_rows(
             "DELETE FROM idempotency_keys WHERE tenant = $1 AND idem_key = $2 AND lease_owner = $3 \
              AND response_status IS NULL",
+            &[Arg::Text(tenant), Arg::Text(key), Arg::Text(owner)],
         )
-        .bind(tenant)
-        .bind(key)
-        .bind(owner)
-        .execute(&self.writer)
-        .await
-        .map_err(StoreError::classify)?;
+        .await?;
         Ok(())
     }
 
     /// Deletes a `pending` record whose create provably never reached the node (no connection,
     /// or refused before running): nothing of it exists anywhere, and its label is free.
     pub async fn delete_pending(&self, invreq_id: &str) -> Result<bool, StoreError> {
-        let sql = format!(
-            "DELETE FROM invoice_requests WHERE invreq_id = $1 AND {}",
-            sql_status_in(&[Status::Pending])
-        );
-        let done = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(invreq_id)
-            .execute(&self.writer)
-            .await
-            .map_err(StoreError::classify)?;
-        Ok(done.rows_affected() == 1)
+        static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+            format!(
+                "DELETE FROM invoice_requests WHERE invreq_id = $1 AND {}",
+                sql_status_in(&[Status::Pending])
+            )
+        });
+        let done = on_pools!(self, |read, write| {
+            sqlx::query(SQL.as_str())
+                .bind(invreq_id)
+                .execute(write)
+                .await
+                .map(|d| d.rows_affected())
+        })
+        .map_err(StoreError::classify)?;
+        Ok(done == 1)
     }
 
     /// `failed` records changed at or after `since` (seconds since 1970), newest first: the
@@ -589,57 +791,63 @@ impl Store {
              ORDER BY seq DESC LIMIT $2",
             sql_status_in(&[Status::Failed])
         );
-        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(since as i64)
-            .bind(i64::from(limit))
-            .fetch_all(&self.pool)
-            .await
-            .map_err(StoreError::classify)?;
-        rows.iter().map(record).collect()
+        on_pools!(self, |read, write| {
+            let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+                .bind(since as i64)
+                .bind(i64::from(limit))
+                .fetch_all(read)
+                .await
+                .map_err(StoreError::classify)?;
+            rows.iter().map(record).collect()
+        })
     }
 
     /// Records one part as the node reported it. A part never leaves `complete`, and an older
     /// report (lower `created_index` and `updated_index`) never replaces a newer one, whatever
     /// order the rows arrive in. A real part replaces the legacy row of its hash.
     pub async fn upsert_payment_part(&self, p: &PaymentPart, now: u64) -> Result<(), StoreError> {
-        let mut tx = self.writer.begin().await.map_err(StoreError::classify)?;
-        if p.created_index > 0 {
-            sqlx::query("DELETE FROM payment_parts WHERE payment_hash = $1 AND created_index = 0")
-                .bind(&p.payment_hash)
+        on_pools!(self, |read, write| {
+            let mut tx = write.begin().await.map_err(StoreError::classify)?;
+            if p.created_index > 0 {
+                sqlx::query(
+                    "DELETE FROM payment_parts WHERE payment_hash = $1 AND created_index = 0",
+                )
+                .bind(p.payment_hash.as_str())
                 .execute(&mut *tx)
                 .await
                 .map_err(StoreError::classify)?;
-        }
-        sqlx::query(
-            "INSERT INTO payment_parts (payment_hash, groupid, partid, invreq_id, status, amount_msat, \
-             amount_sent_msat, preimage, created_at, completed_at, created_index, updated_index, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) \
-             ON CONFLICT (payment_hash, groupid, partid) DO UPDATE SET status = excluded.status, \
-             amount_msat = excluded.amount_msat, amount_sent_msat = excluded.amount_sent_msat, \
-             preimage = excluded.preimage, created_at = excluded.created_at, \
-             completed_at = excluded.completed_at, created_index = excluded.created_index, \
-             updated_index = excluded.updated_index, updated_at = excluded.updated_at \
-             WHERE payment_parts.status <> 'complete' AND (excluded.created_index > payment_parts.created_index \
-             OR (excluded.created_index = payment_parts.created_index \
-                 AND excluded.updated_index >= payment_parts.updated_index))",
-        )
-        .bind(&p.payment_hash)
-        .bind(p.groupid as i64)
-        .bind(p.partid as i64)
-        .bind(&p.invreq_id)
-        .bind(p.status.as_str())
-        .bind(p.amount_msat.map(|a| a as i64))
-        .bind(p.amount_sent_msat as i64)
-        .bind(&p.preimage)
-        .bind(p.created_at as i64)
-        .bind(p.completed_at.map(|c| c as i64))
-        .bind(p.created_index as i64)
-        .bind(p.updated_index as i64)
-        .bind(now as i64)
-        .execute(&mut *tx)
-        .await
-        .map_err(StoreError::classify)?;
-        tx.commit().await.map_err(StoreError::classify)?;
+            }
+            sqlx::query(
+                "INSERT INTO payment_parts (payment_hash, groupid, partid, invreq_id, status, amount_msat, \
+                 amount_sent_msat, preimage, created_at, completed_at, created_index, updated_index, updated_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) \
+                 ON CONFLICT (payment_hash, groupid, partid) DO UPDATE SET status = excluded.status, \
+                 amount_msat = excluded.amount_msat, amount_sent_msat = excluded.amount_sent_msat, \
+                 preimage = excluded.preimage, created_at = excluded.created_at, \
+                 completed_at = excluded.completed_at, created_index = excluded.created_index, \
+                 updated_index = excluded.updated_index, updated_at = excluded.updated_at \
+                 WHERE payment_parts.status <> 'complete' AND (excluded.created_index > payment_parts.created_index \
+                 OR (excluded.created_index = payment_parts.created_index \
+                     AND excluded.updated_index >= payment_parts.updated_index))",
+            )
+            .bind(p.payment_hash.as_str())
+            .bind(p.groupid as i64)
+            .bind(p.partid as i64)
+            .bind(p.invreq_id.as_str())
+            .bind(p.status.as_str())
+            .bind(p.amount_msat.map(|a| a as i64))
+            .bind(p.amount_sent_msat as i64)
+            .bind(p.preimage.as_deref())
+            .bind(p.created_at as i64)
+            .bind(p.completed_at.map(|c| c as i64))
+            .bind(p.created_index as i64)
+            .bind(p.updated_index as i64)
+            .bind(now as i64)
+            .execute(&mut *tx)
+            .await
+            .map_err(StoreError::classify)?;
+            tx.commit().await.map_err(StoreError::classify)
+        })?;
         Ok(())
     }
 
@@ -663,159 +871,103 @@ impl Store {
              WHERE invreq_id IN ({}) ORDER BY created_index, payment_hash, groupid, partid",
             placeholders.join(", ")
         );
-        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
-        for id in invreq_ids {
-            query = query.bind(id);
-        }
-        let rows = query
-            .fetch_all(&self.pool)
-            .await
-            .map_err(StoreError::classify)?;
-        let u = |r: &AnyRow, c: &str| r.try_get::<i64, _>(c).map(|v| v as u64);
-        let opt = |r: &AnyRow, c: &str| r.try_get::<Option<i64>, _>(c).map(|v| v.map(|v| v as u64));
-        rows.iter()
-            .map(|r| {
-                Ok(PaymentPart {
-                    payment_hash: r.try_get("payment_hash")?,
-                    groupid: u(r, "groupid")?,
-                    partid: u(r, "partid")?,
-                    invreq_id: r.try_get("invreq_id")?,
-                    status: {
-                        let s: String = r.try_get("status")?;
-                        PaymentStatus::parse(&s).ok_or_else(|| {
-                            sqlx::Error::Decode(format!("unknown payment status {s:?}").into())
-                        })?
-                    },
-                    amount_msat: opt(r, "amount_msat")?,
-                    amount_sent_msat: u(r, "amount_sent_msat")?,
-                    preimage: r.try_get("preimage")?,
-                    created_at: u(r, "created_at")?,
-                    completed_at: opt(r, "completed_at")?,
-                    created_index: u(r, "created_index")?,
-                    updated_index: u(r, "updated_index")?,
-                })
+        fn decode(r: &impl Columns) -> Result<PaymentPart, sqlx::Error> {
+            let u = |c: &str| r.int(c).map(|v| v as u64);
+            let opt = |c: &str| r.opt_int(c).map(|v| v.map(|v| v as u64));
+            let status = r.text("status")?;
+            Ok(PaymentPart {
+                payment_hash: r.text("payment_hash")?,
+                groupid: u("groupid")?,
+                partid: u("partid")?,
+                invreq_id: r.text("invreq_id")?,
+                status: PaymentStatus::parse(&status).ok_or_else(|| {
+                    sqlx::Error::Decode(format!("unknown payment status {status:?}").into())
+                })?,
+                amount_msat: opt("amount_msat")?,
+                amount_sent_msat: u("amount_sent_msat")?,
+                preimage: r.opt_text("preimage")?,
+                created_at: u("created_at")?,
+                completed_at: opt("completed_at")?,
+                created_index: u("created_index")?,
+                updated_index: u("updated_index")?,
             })
-            .collect::<Result<_, sqlx::Error>>()
-            .map_err(StoreError::classify)
+        }
+        on_pools!(self, |read, write| {
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for id in invreq_ids {
+                query = query.bind(id.as_str());
+            }
+            let rows = query.fetch_all(read).await;
+            rows.and_then(|rows| rows.iter().map(decode).collect())
+        })
+        .map_err(StoreError::classify)
     }
 
     /// Closes every pooled connection (SQLite checkpoints its WAL as the last one closes).
     pub async fn close(&self) {
-        self.writer.close().await;
-        self.pool.close().await;
+        match &self.pools {
+            Pools::Sqlite { read, write } => {
+                write.close().await;
+                read.close().await;
+            }
+            Pools::Postgres(pool) => pool.close().await,
+        }
     }
 
     /// A named counter (e.g. the payment watcher's indexes); 0 when unset.
     pub async fn counter(&self, name: &str) -> Result<u64, StoreError> {
-        let v: Option<i64> = sqlx::query_scalar("SELECT value FROM kv WHERE name = $1")
-            .bind(name)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(StoreError::classify)?;
+        let v: Option<i64> = on_pools!(self, |read, write| {
+            sqlx::query_scalar("SELECT value FROM kv WHERE name = $1")
+                .bind(name)
+                .fetch_optional(read)
+                .await
+        })
+        .map_err(StoreError::classify)?;
         Ok(v.unwrap_or(0) as u64)
     }
 
     /// Sets a named counter.
     pub async fn set_counter(&self, name: &str, value: u64) -> Result<(), StoreError> {
-        sqlx::query(
+        self.write_rows(
             "INSERT INTO kv (name, value) VALUES ($1, $2) ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+            &[Arg::Text(name), Arg::Int(value as i64)],
         )
-        .bind(name)
-        .bind(value as i64)
-        .execute(&self.writer)
-        .await
-        .map_err(StoreError::classify)?;
+        .await?;
         Ok(())
     }
 }
 
-/// The insert of a new invoice request (shared by the plain and the limited insert).
-fn insert_query(
-    r: &InvoiceRequestRecord,
-) -> sqlx::query::Query<'static, sqlx::Any, sqlx::any::AnyArguments> {
-    sqlx::query(
-        "INSERT INTO invoice_requests (invreq_id, tenant, bolt12, amount_msat, description, issuer, \
-         label, absolute_expiry, single_use, active, used, status, created_at, updated_at, submitted) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
-    )
-    .bind(r.invreq_id.clone())
-    .bind(r.tenant.clone())
-    .bind(r.bolt12.clone())
-    .bind(r.amount_msat as i64)
-    .bind(r.description.clone())
-    .bind(r.issuer.clone())
-    .bind(r.label.clone())
-    .bind(r.absolute_expiry.map(|e| e as i64))
-    .bind(r.single_use)
-    .bind(r.active)
-    .bind(r.used)
-    .bind(r.status.as_str())
-    .bind(r.created_at as i64)
-    .bind(r.updated_at as i64)
-    .bind(r.submitted.clone())
+/// An argument of [`Store::write_rows`].
+#[derive(Debug, Clone, Copy)]
+enum Arg<'a> {
+    Text(&'a str),
+    Int(i64),
 }
 
-/// Pool settings; SQLite connections get WAL, `synchronous=NORMAL` and a small page cache (the
-/// OS page cache is shared by all connections; each connection's own cache is not).
-fn pool_options(backend: Backend, opts: &StoreOptions, max_connections: u32) -> AnyPoolOptions {
-    let statement_timeout_ms = opts.statement_timeout.as_millis();
-    AnyPoolOptions::new()
-        .max_connections(max_connections)
-        .acquire_timeout(opts.acquire_timeout)
-        .after_connect(move |conn, _| {
-            Box::pin(async move {
-                use sqlx::Executor;
-                match backend {
-                    Backend::Sqlite => {
-                        conn.execute(
-                            "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; \
-                             PRAGMA busy_timeout=5000; PRAGMA foreign_keys=ON; \
-                             PRAGMA cache_size=-64;",
-                        )
-                        .await?;
-                    }
-                    Backend::Postgres => {
-                        let sql = format!("SET statement_timeout = {statement_timeout_ms}");
-                        conn.execute(sqlx::AssertSqlSafe(sql)).await?;
-                    }
-                }
-                Ok(())
-            })
-        })
-}
-
-fn record(r: &AnyRow) -> Result<InvoiceRequestRecord, StoreError> {
+fn record(r: &impl Columns) -> Result<InvoiceRequestRecord, StoreError> {
     let get = || -> Result<InvoiceRequestRecord, sqlx::Error> {
-        let status: String = r.try_get("status")?;
+        let status = r.text("status")?;
         Ok(InvoiceRequestRecord {
-            seq: r.try_get("seq")?,
-            invreq_id: r.try_get("invreq_id")?,
-            tenant: r.try_get("tenant")?,
-            bolt12: r.try_get("bolt12")?,
-            amount_msat: r.try_get::<i64, _>("amount_msat")? as u64,
-            description: r.try_get("description")?,
-            issuer: r.try_get("issuer")?,
-            label: r.try_get("label")?,
-            absolute_expiry: r
-                .try_get::<Option<i64>, _>("absolute_expiry")?
-                .map(|e| e as u64),
-            single_use: get_bool(r, "single_use")?,
-            active: get_bool(r, "active")?,
-            used: get_bool(r, "used")?,
+            seq: r.int("seq")?,
+            invreq_id: r.text("invreq_id")?,
+            tenant: r.text("tenant")?,
+            bolt12: r.text("bolt12")?,
+            amount_msat: r.int("amount_msat")? as u64,
+            description: r.text("description")?,
+            issuer: r.opt_text("issuer")?,
+            label: r.opt_text("label")?,
+            absolute_expiry: r.opt_int("absolute_expiry")?.map(|e| e as u64),
+            single_use: r.flag("single_use")?,
+            active: r.flag("active")?,
+            used: r.flag("used")?,
             status: Status::parse(&status)
                 .ok_or_else(|| sqlx::Error::Decode(format!("unknown status {status:?}").into()))?,
-            created_at: r.try_get::<i64, _>("created_at")? as u64,
-            updated_at: r.try_get::<i64, _>("updated_at")? as u64,
-            submitted: r.try_get("submitted")?,
+            created_at: r.int("created_at")? as u64,
+            updated_at: r.int("updated_at")? as u64,
+            submitted: r.opt_text("submitted")?,
         })
     };
     get().map_err(|e| StoreError::Corrupt(e.to_string()))
-}
-
-/// A boolean column: BOOLEAN on PostgreSQL, a 0/1 integer on SQLite.
-fn get_bool(r: &AnyRow, column: &str) -> Result<bool, sqlx::Error> {
-    r.try_get::<bool, _>(column)
-        .or_else(|_| r.try_get::<i64, _>(column).map(|v| v != 0))
 }
 
 /// A database URL with its password hidden, for messages and logs.

@@ -1,13 +1,13 @@
 //! Aggregates for the operational gauges (`/metrics`).
 
-use super::{Status, Store, StoreError};
+use super::{Status, Store, StoreError, on_pools};
 use crate::domain::lifecycle::{sql_active, sql_status_in};
 
 impl Store {
     /// Sum of the amounts of active requests (open or paying, not expired at `now`), msat
     /// (saturating at u64::MAX).
     pub async fn outstanding_amount_msat(&self, now: u64) -> Result<u64, StoreError> {
-        // SUM(bigint) is NUMERIC on PostgreSQL: cast back so the Any driver reads an i64. Summed
+        // SUM(bigint) is NUMERIC on PostgreSQL: cast back so it reads as an i64 on both. Summed
         // in two parts so that no number of maximal amounts overflows (see `wide_sum`).
         let sql = format!(
             "SELECT CAST(COALESCE(SUM(amount_msat / 1000000000), 0) AS BIGINT), \
@@ -15,11 +15,13 @@ impl Store {
              WHERE {}",
             sql_active(1)
         );
-        let (hi, lo): (i64, i64) = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-            .bind(now as i64)
-            .fetch_one(self.pool())
-            .await
-            .map_err(StoreError::classify)?;
+        let (hi, lo): (i64, i64) = on_pools!(self, |read, write| {
+            sqlx::query_as(sqlx::AssertSqlSafe(sql))
+                .bind(now as i64)
+                .fetch_one(read)
+                .await
+        })
+        .map_err(StoreError::classify)?;
         Ok(super::keys::wide_sum(hi, lo))
     }
 
@@ -29,10 +31,12 @@ impl Store {
             "SELECT COUNT(*) FROM invoice_requests WHERE {}",
             sql_status_in(&[Status::Pending])
         );
-        let n: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
-            .fetch_one(self.pool())
-            .await
-            .map_err(StoreError::classify)?;
+        let n: i64 = on_pools!(self, |read, write| {
+            sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+                .fetch_one(read)
+                .await
+        })
+        .map_err(StoreError::classify)?;
         Ok(n.max(0) as u64)
     }
 }

@@ -296,7 +296,7 @@ async fn a_failed_record_found_active_on_the_node_is_disabled_there() {
     )
     .bind(false)
     .bind(id)
-    .execute(store.pool())
+    .execute(store.sqlite_writer().expect("a SQLite store"))
     .await
     .unwrap();
     assert_eq!(moved.rows_affected(), 1);
