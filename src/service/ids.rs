@@ -74,6 +74,37 @@ impl FromStr for KeyId {
     }
 }
 
+/// A claim page's secret token: 22 URL-safe base64 characters (128 random bits).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ClaimToken(String);
+
+impl ClaimToken {
+    /// The pattern of the token.
+    pub const PATTERN: &'static str = "^[A-Za-z0-9_-]{22}$";
+
+    /// The token.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl FromStr for ClaimToken {
+    type Err = ValidationError;
+
+    /// # Errors
+    /// `token` when `s` is not 22 URL-safe base64 characters.
+    fn from_str(s: &str) -> Result<Self, ValidationError> {
+        if super::claim::is_claim_token(s) {
+            Ok(Self(s.to_owned()))
+        } else {
+            Err(ValidationError::new(
+                "token",
+                "token must be 22 URL-safe base64 characters",
+            ))
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
