@@ -81,7 +81,7 @@ pub fn requires_unknown_feature(bits: &[u8]) -> bool {
 /// # Errors
 /// [`Bolt12Error::InvalidField`] when the length is not a multiple of 32.
 pub fn chain_hashes(value: &[u8], field: &'static str) -> Result<Vec<[u8; 32]>, Bolt12Error> {
-    if value.len() % CHAIN_HASH_LEN != 0 {
+    if !value.len().is_multiple_of(CHAIN_HASH_LEN) {
         return Err(Bolt12Error::InvalidField(field));
     }
     Ok(value

@@ -26,7 +26,10 @@ impl Service {
             .ok_or_else(|| ServiceError::NotFound(invreq_id.to_owned()))
     }
 
-    pub(super) async fn view(&self, record: InvoiceRequestRecord) -> Result<InvoiceRequestView, ServiceError> {
+    pub(super) async fn view(
+        &self,
+        record: InvoiceRequestRecord,
+    ) -> Result<InvoiceRequestView, ServiceError> {
         let claim_token = self
             .claim_tokens_of(std::slice::from_ref(&record))
             .await?
