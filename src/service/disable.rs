@@ -11,10 +11,7 @@ impl Service {
         tenant: &str,
         invreq_id: &str,
     ) -> Result<InvoiceRequestView, ServiceError> {
-        let record = self
-            .record_of(tenant, invreq_id)
-            .await?
-            .effective(unix_now());
+        let record = self.current_record(tenant, invreq_id).await?;
         // Never disable with a payment in flight (CLN v26.06.6 then crash-loops): as recorded
         // here, and (checked by the node layer right before its disable) as the node says now.
         match lifecycle::check_disable(record.status) {

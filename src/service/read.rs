@@ -26,6 +26,18 @@ impl Service {
             .ok_or_else(|| ServiceError::NotFound(invreq_id.to_owned()))
     }
 
+    /// A tenant's record as the API shows it now (expiry applied), or `NotFound`.
+    pub(super) async fn current_record(
+        &self,
+        tenant: &str,
+        invreq_id: &str,
+    ) -> Result<InvoiceRequestRecord, ServiceError> {
+        Ok(self
+            .record_of(tenant, invreq_id)
+            .await?
+            .effective(unix_now()))
+    }
+
     pub(super) async fn view(
         &self,
         record: InvoiceRequestRecord,
