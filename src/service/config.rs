@@ -1,0 +1,30 @@
+//! The service layer's settings.
+
+use std::time::Duration;
+
+use super::Limits;
+
+/// Settings of the service layer.
+#[derive(Debug, Clone)]
+pub struct ServiceConfig {
+    /// Rules for new requests.
+    pub limits: Limits,
+    /// How long a create waits for the node before answering "pending".
+    pub node_timeout: Duration,
+    /// How long a retry waits for the first request with the same idempotency key.
+    pub idempotency_wait: Duration,
+    /// How long an API key read from the store is trusted before it is read again (zero: not
+    /// cached). A revocation on this replica takes effect at once; on others within this time.
+    pub key_cache_ttl: Duration,
+}
+
+impl Default for ServiceConfig {
+    fn default() -> Self {
+        Self {
+            limits: Limits::default(),
+            node_timeout: Duration::from_secs(10),
+            idempotency_wait: Duration::from_secs(10),
+            key_cache_ttl: Duration::from_secs(1),
+        }
+    }
+}
