@@ -392,6 +392,18 @@ impl From<ServiceError> for ApiError {
                 "The API key is already revoked",
                 e.to_string(),
             ),
+            ServiceError::WebhookNotFound(_) => Self::new(
+                S::NOT_FOUND,
+                "webhook_not_found",
+                "No such webhook endpoint",
+                e.to_string(),
+            ),
+            ServiceError::EventNotFound(_) => Self::new(
+                S::NOT_FOUND,
+                "event_not_found",
+                "No such event",
+                e.to_string(),
+            ),
             ServiceError::Node(n) => n.into(),
             ServiceError::Store(s) => s.into(),
         }

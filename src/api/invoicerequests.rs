@@ -170,6 +170,12 @@ impl From<&InvoiceRequestView> for InvoiceRequestBody {
     }
 }
 
+/// An invoice request as `GET /v1/invoicerequests/{id}` shows it, as JSON text: the `data` of
+/// its events (start-up gives it to the service as its view renderer).
+pub fn render_view(view: &InvoiceRequestView) -> String {
+    serde_json::to_string(&InvoiceRequestBody::from(view)).unwrap_or_default()
+}
+
 /// A page of invoice requests, newest first.
 #[derive(Serialize, ToSchema)]
 pub struct InvoiceRequestList {
@@ -247,7 +253,7 @@ pub async fn create(
                 .as_deref()
                 .map(|k| (k, body.sha256.as_str())),
             req,
-            |view| serde_json::to_string(&InvoiceRequestBody::from(view)).unwrap_or_default(),
+            render_view,
         )
         .await?;
     Ok(match created {

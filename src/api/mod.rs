@@ -3,6 +3,7 @@
 pub mod auth;
 pub mod decode;
 pub mod error;
+pub mod events;
 pub mod extract;
 pub mod health;
 pub mod invoicerequests;
@@ -10,6 +11,7 @@ pub mod keys;
 pub mod layers;
 pub mod metrics;
 pub mod openapi;
+pub mod webhooks;
 
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
@@ -69,6 +71,12 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(decode::decode))
         .routes(routes!(keys::create_key, keys::list_keys))
         .routes(routes!(keys::revoke_key))
+        .routes(routes!(events::list_events))
+        .routes(routes!(webhooks::create_webhook, webhooks::list_webhooks))
+        .routes(routes!(webhooks::get_webhook, webhooks::delete_webhook))
+        .routes(routes!(webhooks::test_webhook))
+        .routes(routes!(webhooks::list_deliveries))
+        .routes(routes!(webhooks::resend))
         .routes(routes!(health::healthz))
         .routes(routes!(health::readyz))
         .routes(routes!(metrics::metrics))
@@ -78,6 +86,7 @@ pub fn api_router() -> OpenApiRouter<AppState> {
 fn split() -> (Router<AppState>, utoipa::openapi::OpenApi) {
     let (router, mut api) = api_router().split_for_parts();
     auth::openapi::protect(&mut api);
+    openapi::add_webhooks(&mut api);
     (router, api)
 }
 

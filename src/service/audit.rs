@@ -25,6 +25,7 @@ fn outcome(e: &ServiceError) -> &'static str {
         ServiceError::NodeTimeout { .. } => "pending",
         ServiceError::KeyNotFound(_) => "key_not_found",
         ServiceError::KeyAlreadyRevoked(_) => "already_revoked",
+        ServiceError::WebhookNotFound(_) | ServiceError::EventNotFound(_) => "not_found",
         ServiceError::NodeMismatch(_) | ServiceError::Node(_) | ServiceError::Store(_) => "failed",
     }
 }

@@ -65,6 +65,12 @@ pub enum ServiceError {
     /// The API key was revoked before.
     #[error("API key {0} is already revoked")]
     KeyAlreadyRevoked(String),
+    /// No webhook endpoint with that id (for this client).
+    #[error("no webhook endpoint with id {0}")]
+    WebhookNotFound(String),
+    /// No event with that id (for this client).
+    #[error("no event with id {0}")]
+    EventNotFound(String),
     /// The node failed.
     #[error(transparent)]
     Node(#[from] NodeError),

@@ -85,8 +85,7 @@ impl Service {
             (Status::Expired, "expired")
         };
         if self
-            .store
-            .transition(&r.invreq_id, &from, to, false, used || r.used, unix_now())
+            .move_request(r, &from, to, false, used || r.used, unix_now())
             .await?
         {
             tracing::info!(invreq_id = %r.invreq_id, status = to.as_str(), "invoice request {why}");

@@ -4,12 +4,14 @@
 mod amount;
 mod audit;
 mod error;
+mod events;
 mod expiry;
 mod keys;
 mod new_request;
 mod payments;
 mod reconcile;
 mod text;
+pub mod webhooks;
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -18,6 +20,9 @@ use rand::RngCore;
 
 pub use amount::{Amount, MAX_MSAT};
 pub use error::{ServiceError, ValidationError};
+pub use events::{
+    Event, EventPage, EventSettings, EventType, MAX_EVENTS_PAGE, event_id, minimal_view, type_list,
+};
 pub use keys::{AuthError, CreatedKey, KeyService, NewKey};
 pub use new_request::{FIELDS, Limits, NewInvoiceRequest};
 pub use payments::{CREATED_COUNTER, Payment, PaymentStatus, UPDATED_COUNTER, aggregate};
@@ -49,7 +54,16 @@ pub struct ServiceConfig {
     /// How long an API key read from the store is trusted before it is read again (zero: not
     /// cached). A revocation on this replica takes effect at once; on others within this time.
     pub key_cache_ttl: Duration,
+    /// Renders an invoice request as the API shows it (JSON text): the `data` of its events.
+    pub view_renderer: ViewRenderer,
+    /// The event log.
+    pub events: EventSettings,
+    /// Webhook delivery.
+    pub webhooks: webhooks::WebhookSettings,
 }
+
+/// Renders an invoice request as `GET /v1/invoicerequests/{id}` shows it, as JSON text.
+pub type ViewRenderer = fn(&InvoiceRequestView) -> String;
 
 impl Default for ServiceConfig {
     fn default() -> Self {
@@ -58,6 +72,9 @@ impl Default for ServiceConfig {
             node_timeout: Duration::from_secs(10),
             idempotency_wait: Duration::from_secs(10),
             key_cache_ttl: Duration::from_secs(1),
+            view_renderer: minimal_view,
+            events: EventSettings::default(),
+            webhooks: webhooks::WebhookSettings::default(),
         }
     }
 }
@@ -135,6 +152,7 @@ pub struct Service {
     expiry_notify: Arc<tokio::sync::Notify>,
     key_cache: Arc<keys::KeyCache>,
     payment_watch: Arc<std::sync::Mutex<PaymentWatch>>,
+    events_notify: Arc<tokio::sync::Notify>,
 }
 
 /// How the payment watcher fares, for `/readyz`.
@@ -158,6 +176,7 @@ impl Service {
             config: Arc::new(config),
             expiry_notify: Arc::new(tokio::sync::Notify::new()),
             payment_watch: Arc::new(std::sync::Mutex::new(PaymentWatch::Starting)),
+            events_notify: Arc::new(tokio::sync::Notify::new()),
         }
     }
 
@@ -350,15 +369,18 @@ impl Service {
             record.bolt12 = signed.encode();
             record.status = Status::Open;
             record.active = true;
-            self.store
-                .insert_within_policy(&record, policy, unix_now())
-                .await
-                .map_err(label_conflict(&record))?
-                .map_err(ServiceError::LimitExceeded)?;
-            return Ok(InvoiceRequestView {
+            let view = InvoiceRequestView {
                 record,
                 payments: Vec::new(),
-            });
+            };
+            let event = self.event_for(EventType::Created, &view);
+            self.store
+                .insert_within_policy_emitting(&view.record, policy, unix_now(), Some(&event))
+                .await
+                .map_err(label_conflict(&view.record))?
+                .map_err(ServiceError::LimitExceeded)?;
+            self.events_written();
+            return Ok(view);
         }
 
         // A node with its own state: record first, so that nothing it creates is ever lost.
@@ -393,22 +415,21 @@ impl Service {
             }
             Err(e @ NodeError::Unreachable(_)) => {
                 // No connection: the node never saw the request, so nothing exists there.
-                self.fail(&invreq_id).await?;
+                self.fail(&record).await?;
                 return Err(e.into());
             }
             Err(e) => {
-                self.fail(&invreq_id).await?;
+                self.fail(&record).await?;
                 return Err(e.into());
             }
         };
         if let Err(e) = verify_signed(&signed, &unsigned, info.id) {
-            self.fail(&invreq_id).await?;
+            self.fail(&record).await?;
             let _ = self.node.disable(&invreq_id).await;
             return Err(e);
         }
-        let bolt12 = signed.encode();
-        self.store.activate(&invreq_id, &bolt12, unix_now()).await?;
-        record.bolt12 = bolt12;
+        record.bolt12 = signed.encode();
+        self.activate(&record).await?;
         record.status = Status::Open;
         record.active = true;
         Ok(InvoiceRequestView {
@@ -417,18 +438,44 @@ impl Service {
         })
     }
 
-    async fn fail(&self, invreq_id: &str) -> Result<(), StoreError> {
-        self.store
-            .transition(
-                invreq_id,
-                &[Status::Pending],
-                Status::Failed,
-                false,
-                false,
-                unix_now(),
-            )
-            .await
-            .map(|_| ())
+    /// Marks a pending record open with its signed string (`record.bolt12`), with its
+    /// `invoicerequest.created` event; returns whether it moved.
+    pub(crate) async fn activate(
+        &self,
+        record: &InvoiceRequestRecord,
+    ) -> Result<bool, ServiceError> {
+        let now = unix_now();
+        let mut open = record.clone();
+        open.status = Status::Open;
+        open.active = true;
+        open.updated_at = now;
+        let view = InvoiceRequestView {
+            record: open,
+            payments: Vec::new(),
+        };
+        let event = self.event_for(EventType::Created, &view);
+        let moved = self
+            .store
+            .activate_emitting(&record.invreq_id, &record.bolt12, now, Some(&event))
+            .await?;
+        if moved {
+            self.events_written();
+        }
+        Ok(moved)
+    }
+
+    /// Marks a pending record failed (the node never created it), with its event.
+    async fn fail(&self, record: &InvoiceRequestRecord) -> Result<(), ServiceError> {
+        self.move_request(
+            record,
+            &[Status::Pending],
+            Status::Failed,
+            false,
+            false,
+            unix_now(),
+        )
+        .await
+        .map(|_| ())
     }
 
     /// One invoice request of a tenant.
@@ -518,9 +565,8 @@ impl Service {
         }
         match self.node.disable(invreq_id).await {
             Ok(node_view) => {
-                self.store
-                    .transition(
-                        invreq_id,
+                self.move_request(
+                        &record,
                         &[Status::Open, Status::Paying],
                         Status::Disabled,
                         false,
@@ -539,9 +585,8 @@ impl Service {
                     .first()
                     .is_some_and(|n| n.used);
                 let to = if used { Status::Paid } else { Status::Disabled };
-                self.store
-                    .transition(
-                        invreq_id,
+                self.move_request(
+                        &record,
                         &[Status::Open, Status::Paying],
                         to,
                         false,

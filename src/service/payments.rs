@@ -180,8 +180,7 @@ impl Service {
             }
             let now = unix_now();
             if self
-                .store
-                .transition(invreq_id, &[record.status], to, active, used, now)
+                .move_request(&record, &[record.status], to, active, used, now)
                 .await?
             {
                 tracing::info!(%invreq_id, from = record.status.as_str(), status = to.as_str(), used, "payment recorded");

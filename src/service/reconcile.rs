@@ -13,7 +13,7 @@ impl Service {
     ) -> Result<Option<InvoiceRequestView>, ServiceError> {
         let held = self.node.list(Some(&record.invreq_id)).await?;
         let Some(held) = held.into_iter().find(|n| n.invreq_id == record.invreq_id) else {
-            self.fail(&record.invreq_id).await?;
+            self.fail(record).await?;
             return Ok(None);
         };
         let valid = InvoiceRequest::decode(&held.bolt12).is_ok_and(|signed| {
@@ -22,31 +22,25 @@ impl Service {
                 && signed.signature().is_some()
         });
         if !valid {
-            self.fail(&record.invreq_id).await?;
+            self.fail(record).await?;
             let _ = self.node.disable(&record.invreq_id).await;
             return Err(ServiceError::NodeMismatch(
                 "the node holds a request with this id that does not verify".into(),
             ));
         }
-        let now = unix_now();
-        self.store
-            .activate(&record.invreq_id, &held.bolt12, now)
-            .await?;
+        let mut signed = record.clone();
+        signed.bolt12 = held.bolt12.clone();
+        self.activate(&signed).await?;
         if !held.active || held.used {
             let to = if held.used {
                 Status::Paid
             } else {
                 Status::Disabled
             };
-            self.store
-                .transition(
-                    &record.invreq_id,
-                    &[Status::Open],
-                    to,
-                    false,
-                    held.used,
-                    now,
-                )
+            let mut open = signed;
+            open.status = Status::Open;
+            open.active = true;
+            self.move_request(&open, &[Status::Open], to, false, held.used, unix_now())
                 .await?;
         }
         let record = self

@@ -6,7 +6,7 @@
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use super::{Backend, InvoiceRequestRecord, Store, StoreError, get_bool, insert_query};
+use super::{Backend, InvoiceRequestRecord, NewEvent, Store, StoreError, get_bool, insert_query};
 
 /// Seconds in the rolling window of the daily limit.
 pub const DAY_SECS: u64 = 24 * 60 * 60;
@@ -321,13 +321,37 @@ impl Store {
         policy: &SpendingPolicy,
         now: u64,
     ) -> Result<Result<(), LimitExceeded>, StoreError> {
+        self.insert_within_policy_emitting(r, policy, now, None)
+            .await
+    }
+
+    /// [`Store::insert_within_policy`], inserting `event` in the same transaction.
+    pub async fn insert_within_policy_emitting(
+        &self,
+        r: &InvoiceRequestRecord,
+        policy: &SpendingPolicy,
+        now: u64,
+        event: Option<&NewEvent>,
+    ) -> Result<Result<(), LimitExceeded>, StoreError> {
         if let Err(e) = policy.check_amount(r.amount_msat) {
             return Ok(Err(e));
         }
-        if policy.max_daily_msat.is_none() && policy.max_outstanding_msat.is_none() {
+        let unlimited = policy.max_daily_msat.is_none() && policy.max_outstanding_msat.is_none();
+        if unlimited && event.is_none() {
             return self.insert(r).await.map(Ok);
         }
         let mut tx = self.begin_write().await?;
+        if unlimited {
+            insert_query(r)
+                .execute(&mut *tx)
+                .await
+                .map_err(StoreError::classify)?;
+            if let Some(event) = event {
+                super::events::insert_event(&mut tx, self.backend, event, now).await?;
+            }
+            tx.commit().await.map_err(StoreError::classify)?;
+            return Ok(Ok(()));
+        }
         sqlx::query(
             "INSERT INTO tenant_locks (tenant, version) VALUES ($1, 1) \
              ON CONFLICT (tenant) DO UPDATE SET version = tenant_locks.version + 1",
@@ -368,13 +392,16 @@ impl Store {
             .execute(&mut *tx)
             .await
             .map_err(StoreError::classify)?;
+        if let Some(event) = event {
+            super::events::insert_event(&mut tx, self.backend, event, now).await?;
+        }
         tx.commit().await.map_err(StoreError::classify)?;
         Ok(Ok(()))
     }
 
     /// A transaction that writes: SQLite takes its writer lock at once (`BEGIN IMMEDIATE`), so
     /// a read inside it can never be made stale by another writer.
-    async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>, StoreError> {
+    pub(super) async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>, StoreError> {
         match self.backend {
             Backend::Sqlite => self.writer.begin_with("BEGIN IMMEDIATE").await,
             Backend::Postgres => self.pool.begin().await,

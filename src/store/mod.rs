@@ -5,6 +5,7 @@
 //! exist once and the behavioural suite exercises the very same code on both.
 
 mod error;
+mod events;
 mod keys;
 mod model;
 mod stats;
@@ -16,6 +17,9 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions, AnyRow};
 use sqlx::{AnyPool, Row};
 
 pub use error::StoreError;
+pub use events::{
+    AttemptRecord, ClaimedDelivery, DeliveryNext, EndpointRecord, EventRecord, NewEvent, QueueStats,
+};
 pub use keys::{
     ApiKeyRecord, AuditEntry, DAY_SECS, Limit, LimitExceeded, Spending, SpendingPolicy,
 };
@@ -235,6 +239,22 @@ impl Store {
         used: bool,
         now: u64,
     ) -> Result<bool, StoreError> {
+        self.transition_emitting(invreq_id, from, to, active, used, now, None)
+            .await
+    }
+
+    /// [`Store::transition`], inserting `event` in the same transaction if it moved.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn transition_emitting(
+        &self,
+        invreq_id: &str,
+        from: &[Status],
+        to: Status,
+        active: bool,
+        used: bool,
+        now: u64,
+        event: Option<&NewEvent>,
+    ) -> Result<bool, StoreError> {
         let placeholders: Vec<String> = (0..from.len()).map(|i| format!("${}", i + 6)).collect();
         let sql = format!(
             "UPDATE invoice_requests SET status = $1, active = $2, used = $3, updated_at = $4 \
@@ -250,11 +270,24 @@ impl Store {
         for s in from {
             query = query.bind(s.as_str());
         }
+        let Some(event) = event else {
+            let done = query
+                .execute(&self.writer)
+                .await
+                .map_err(StoreError::classify)?;
+            return Ok(done.rows_affected() == 1);
+        };
+        let mut tx = self.begin_write().await?;
         let done = query
-            .execute(&self.writer)
+            .execute(&mut *tx)
             .await
             .map_err(StoreError::classify)?;
-        Ok(done.rows_affected() == 1)
+        if done.rows_affected() != 1 {
+            return Ok(false);
+        }
+        events::insert_event(&mut tx, self.backend, event, now).await?;
+        tx.commit().await.map_err(StoreError::classify)?;
+        Ok(true)
     }
 
     /// Marks a pending request active with the node's signed string.
@@ -264,6 +297,18 @@ impl Store {
         bolt12: &str,
         now: u64,
     ) -> Result<bool, StoreError> {
+        self.activate_emitting(invreq_id, bolt12, now, None).await
+    }
+
+    /// [`Store::activate`], inserting `event` in the same transaction if it moved.
+    pub async fn activate_emitting(
+        &self,
+        invreq_id: &str,
+        bolt12: &str,
+        now: u64,
+        event: Option<&NewEvent>,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.begin_write().await?;
         let done = sqlx::query(
             "UPDATE invoice_requests SET status = 'open', active = $1, bolt12 = $2, updated_at = $3 \
              WHERE invreq_id = $4 AND status = 'pending'",
@@ -272,10 +317,17 @@ impl Store {
         .bind(bolt12)
         .bind(now as i64)
         .bind(invreq_id)
-        .execute(&self.writer)
+        .execute(&mut *tx)
         .await
         .map_err(StoreError::classify)?;
-        Ok(done.rows_affected() == 1)
+        if done.rows_affected() != 1 {
+            return Ok(false);
+        }
+        if let Some(event) = event {
+            events::insert_event(&mut tx, self.backend, event, now).await?;
+        }
+        tx.commit().await.map_err(StoreError::classify)?;
+        Ok(true)
     }
 
     /// Pending requests older than `older_than` (seconds since 1970), oldest first.
