@@ -69,9 +69,10 @@ impl Deliverer {
         })
     }
 
-    /// The lease a claim takes: long enough for one post and its record.
+    /// The lease a claim takes: long enough for one post (at most the timeout) and its record;
+    /// after it, another deliverer may post the delivery again (same `webhook-id`).
     fn lease(&self) -> Duration {
-        self.settings.timeout + Duration::from_secs(10)
+        self.settings.timeout * 2 + Duration::from_secs(2)
     }
 
     /// Claims the due deliveries (up to the concurrency), posts them at once and records
