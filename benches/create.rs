@@ -59,7 +59,7 @@ async fn create(svc: &Service, body: &Map<String, Value>, limits: &Limits) -> St
             &invreqd::store::SpendingPolicy::default(),
             None,
             req,
-            |_| String::new(),
+            Arc::new(|_: &invreqd::service::InvoiceRequestView| String::new()),
         )
         .await
         .unwrap()

@@ -86,7 +86,7 @@ pub async fn seed(args: SeedArgs) -> anyhow::Result<()> {
                         &crate::store::SpendingPolicy::default(),
                         None,
                         req,
-                        |_| String::new(),
+                        std::sync::Arc::new(|_: &crate::service::InvoiceRequestView| String::new()),
                     )
                     .await?
                 {

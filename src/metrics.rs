@@ -112,6 +112,10 @@ fn describe() {
         "Invoice requests disabled by a client."
     );
     describe_counter!("invoice_requests_paid_total", "Invoice requests paid.");
+    describe_counter!(
+        "invoice_requests_failed_but_live_total",
+        "Invoice requests the store had marked failed that were found active on the node (and disabled there)."
+    );
     describe_histogram!(
         "node_call_duration_seconds",
         metrics::Unit::Seconds,
@@ -147,6 +151,7 @@ fn describe() {
     counter!("invoice_requests_created_total").absolute(0);
     counter!("invoice_requests_disabled_total").absolute(0);
     counter!("invoice_requests_paid_total").absolute(0);
+    counter!("invoice_requests_failed_but_live_total").absolute(0);
     for outcome in WEBHOOK_OUTCOMES {
         counter!("webhook_deliveries_total", "outcome" => outcome).absolute(0);
     }
@@ -169,6 +174,11 @@ pub fn disabled() {
 /// An invoice request was paid.
 pub fn paid() {
     counter!("invoice_requests_paid_total").increment(1);
+}
+
+/// A request the store had marked `failed` was found active on the node (and disabled there).
+pub fn failed_but_live() {
+    counter!("invoice_requests_failed_but_live_total").increment(1);
 }
 
 /// One call to the node finished (`method`: one of [`NODE_METHODS`] or the transport's name).

@@ -61,6 +61,7 @@ fn record(tenant: &str, n: u64) -> InvoiceRequestRecord {
         status: Status::Open,
         created_at: 1_700_000_000 + n,
         updated_at: 1_700_000_000 + n,
+        submitted: None,
     }
 }
 
@@ -101,6 +102,11 @@ store_suite!(
     pending_then_active_or_failed,
     idempotency_claim_complete_release,
     concurrent_claims_of_one_key_give_one_owner,
+    an_expired_lease_is_taken_over_once_and_a_live_one_is_not,
+    a_key_is_bound_in_the_insert_transaction_of_its_owner_only,
+    a_failed_record_frees_its_label,
+    a_pending_record_that_never_reached_the_node_can_be_deleted,
+    sums_of_maximal_amounts_do_not_overflow,
     payment_parts_upsert_and_read,
     counters,
 );
@@ -325,11 +331,17 @@ async fn pending_then_active_or_failed(s: Store) {
 }
 
 async fn idempotency_claim_complete_release(s: Store) {
+    let lease = NOW + 4;
     assert_eq!(
-        s.claim_idempotency("t", "k", "h1", NOW).await.unwrap(),
+        s.claim_idempotency("t", "k", "h1", "o1", NOW, lease)
+            .await
+            .unwrap(),
         IdempotencyClaim::Claimed
     );
-    let IdempotencyClaim::Existing(rec) = s.claim_idempotency("t", "k", "h2", NOW).await.unwrap()
+    let IdempotencyClaim::Existing(rec) = s
+        .claim_idempotency("t", "k", "h2", "o2", NOW, lease)
+        .await
+        .unwrap()
     else {
         panic!("second claim sees the first");
     };
@@ -337,24 +349,44 @@ async fn idempotency_claim_complete_release(s: Store) {
         (rec.request_hash.as_str(), rec.response.clone()),
         ("h1", None)
     );
-    s.bind_idempotency("t", "k", "abc").await.unwrap();
+    assert!(
+        !s.bind_idempotency("t", "k", "o2", "abc").await.unwrap(),
+        "not the owner"
+    );
+    assert!(s.bind_idempotency("t", "k", "o1", "abc").await.unwrap());
     s.complete_idempotency("t", "k", "abc", 201, "{\"x\":1}")
+        .await
+        .unwrap();
+    // The first response stays.
+    s.complete_idempotency("t", "k", "def", 201, "{\"x\":2}")
         .await
         .unwrap();
     let rec = s.idempotency("t", "k").await.unwrap().unwrap();
     assert_eq!(rec.invreq_id.as_deref(), Some("abc"));
     assert_eq!(rec.response, Some((201, "{\"x\":1}".to_string())));
-    // A completed key is never released.
-    s.release_idempotency("t", "k").await.unwrap();
+    // A completed key is never released nor taken over, even long after.
+    s.release_idempotency("t", "k", "o1").await.unwrap();
     assert!(s.idempotency("t", "k").await.unwrap().is_some());
-    // Keys are per tenant; an incomplete key can be released.
+    assert!(matches!(
+        s.claim_idempotency("t", "k", "h1", "o3", NOW + 3600, NOW + 3604)
+            .await
+            .unwrap(),
+        IdempotencyClaim::Existing(_)
+    ));
+    // Keys are per tenant; an incomplete key can be released by its owner only.
     assert_eq!(
-        s.claim_idempotency("u", "k", "h3", NOW).await.unwrap(),
+        s.claim_idempotency("u", "k", "h3", "o1", NOW, lease)
+            .await
+            .unwrap(),
         IdempotencyClaim::Claimed
     );
-    s.release_idempotency("u", "k").await.unwrap();
+    s.release_idempotency("u", "k", "other").await.unwrap();
+    assert!(s.idempotency("u", "k").await.unwrap().is_some());
+    s.release_idempotency("u", "k", "o1").await.unwrap();
     assert_eq!(
-        s.claim_idempotency("u", "k", "h4", NOW).await.unwrap(),
+        s.claim_idempotency("u", "k", "h4", "o2", NOW, lease)
+            .await
+            .unwrap(),
         IdempotencyClaim::Claimed
     );
 }
@@ -362,10 +394,12 @@ async fn idempotency_claim_complete_release(s: Store) {
 async fn concurrent_claims_of_one_key_give_one_owner(s: Store) {
     let s = Arc::new(s);
     let mut tasks = Vec::new();
-    for _ in 0..16 {
+    for i in 0..16 {
         let s = s.clone();
         tasks.push(tokio::spawn(async move {
-            s.claim_idempotency("t", "race", "h", NOW).await.unwrap()
+            s.claim_idempotency("t", "race", "h", &format!("o{i}"), NOW, NOW + 4)
+                .await
+                .unwrap()
         }));
     }
     let mut owners = 0;
@@ -375,6 +409,210 @@ async fn concurrent_claims_of_one_key_give_one_owner(s: Store) {
         }
     }
     assert_eq!(owners, 1);
+}
+
+async fn an_expired_lease_is_taken_over_once_and_a_live_one_is_not(s: Store) {
+    s.claim_idempotency("t", "k", "h", "dead", NOW, NOW + 4)
+        .await
+        .unwrap();
+    assert!(s.bind_idempotency("t", "k", "dead", "id1").await.unwrap());
+    // Still within the lease: a retry waits.
+    assert!(matches!(
+        s.claim_idempotency("t", "k", "h", "r0", NOW + 3, NOW + 7)
+            .await
+            .unwrap(),
+        IdempotencyClaim::Existing(_)
+    ));
+    // Renewed by its owner, it lives on.
+    assert!(
+        s.renew_idempotency_lease("t", "k", "dead", NOW + 8)
+            .await
+            .unwrap()
+    );
+    assert!(matches!(
+        s.claim_idempotency("t", "k", "h", "r0", NOW + 6, NOW + 10)
+            .await
+            .unwrap(),
+        IdempotencyClaim::Existing(_)
+    ));
+    // Past it: many retries at once, one takes over, and learns the bound id.
+    let s = Arc::new(s);
+    let mut tasks = Vec::new();
+    for i in 0..8 {
+        let s = s.clone();
+        tasks.push(tokio::spawn(async move {
+            s.claim_idempotency("t", "k", "h", &format!("r{i}"), NOW + 9, NOW + 13)
+                .await
+                .unwrap()
+        }));
+    }
+    let mut taken = Vec::new();
+    for t in tasks {
+        if let IdempotencyClaim::TakenOver(rec) = t.await.unwrap() {
+            taken.push(rec);
+        }
+    }
+    assert_eq!(taken.len(), 1);
+    assert_eq!(taken[0].invreq_id.as_deref(), Some("id1"));
+    // The dead owner can no longer renew, bind or release it.
+    assert!(
+        !s.renew_idempotency_lease("t", "k", "dead", NOW + 20)
+            .await
+            .unwrap()
+    );
+    assert!(!s.bind_idempotency("t", "k", "dead", "id2").await.unwrap());
+    s.release_idempotency("t", "k", "dead").await.unwrap();
+    assert!(s.idempotency("t", "k").await.unwrap().is_some());
+    // Another body under the key is never taken over.
+    assert!(matches!(
+        s.claim_idempotency("t", "k", "other", "x", NOW + 100, NOW + 104)
+            .await
+            .unwrap(),
+        IdempotencyClaim::Existing(_)
+    ));
+}
+
+async fn a_key_is_bound_in_the_insert_transaction_of_its_owner_only(s: Store) {
+    use invreqd::store::{IdempotencyBinding, SpendingPolicy};
+    s.claim_idempotency("t", "k", "h", "o1", NOW, NOW + 4)
+        .await
+        .unwrap();
+    let mut r = record("t", 1);
+    r.status = Status::Pending;
+    let mine = IdempotencyBinding {
+        key: "k",
+        owner: "o1",
+    };
+    s.insert_within_policy(&r, &SpendingPolicy::UNLIMITED, NOW, Some(&mine))
+        .await
+        .unwrap()
+        .unwrap();
+    let rec = s.idempotency("t", "k").await.unwrap().unwrap();
+    assert_eq!(rec.invreq_id.as_deref(), Some(r.invreq_id.as_str()));
+    // A retry took the key over: the old owner's insert writes nothing.
+    s.end_idempotency_lease("t", "k", "o1").await.unwrap();
+    assert!(matches!(
+        s.claim_idempotency("t", "k", "h", "o2", NOW, NOW + 4)
+            .await
+            .unwrap(),
+        IdempotencyClaim::TakenOver(_)
+    ));
+    let r2 = record("t", 2);
+    let limited = SpendingPolicy {
+        max_daily_msat: Some(u64::MAX / 2),
+        ..SpendingPolicy::UNLIMITED
+    };
+    for policy in [SpendingPolicy::UNLIMITED, limited] {
+        assert!(matches!(
+            s.insert_within_policy(&r2, &policy, NOW, Some(&mine)).await,
+            Err(StoreError::LeaseLost)
+        ));
+    }
+    assert!(s.get_any(&r2.invreq_id).await.unwrap().is_none());
+}
+
+async fn a_failed_record_frees_its_label(s: Store) {
+    let mut a = record("t", 1);
+    a.label = Some("payout-9".into());
+    a.status = Status::Pending;
+    s.insert(&a).await.unwrap();
+    let mut b = record("t", 2);
+    b.label = Some("payout-9".into());
+    assert!(matches!(s.insert(&b).await, Err(StoreError::LabelTaken)));
+    assert!(
+        s.transition(
+            &a.invreq_id,
+            &[Status::Pending],
+            Status::Failed,
+            false,
+            false,
+            NOW
+        )
+        .await
+        .unwrap()
+    );
+    s.insert(&b).await.unwrap();
+    // Default lists leave the failed one out; asked for, it is there.
+    let q = ListQuery {
+        limit: 10,
+        label: Some("payout-9".into()),
+        ..ListQuery::default()
+    };
+    let listed = s.list("t", &q, NOW).await.unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].invreq_id, b.invreq_id);
+    let all = s
+        .list(
+            "t",
+            &ListQuery {
+                include_failed: true,
+                ..q
+            },
+            NOW,
+        )
+        .await
+        .unwrap();
+    assert_eq!(all.len(), 2);
+    assert_eq!(
+        s.recently_failed(NOW - 1, 10).await.unwrap()[0].invreq_id,
+        a.invreq_id
+    );
+}
+
+async fn a_pending_record_that_never_reached_the_node_can_be_deleted(s: Store) {
+    let mut a = record("t", 1);
+    a.status = Status::Pending;
+    a.label = Some("l".into());
+    a.submitted = Some("lnr1unsigned".into());
+    s.insert(&a).await.unwrap();
+    assert_eq!(
+        s.get_any(&a.invreq_id)
+            .await
+            .unwrap()
+            .unwrap()
+            .submitted
+            .as_deref(),
+        Some("lnr1unsigned")
+    );
+    let open = record("t", 2);
+    s.insert(&open).await.unwrap();
+    assert!(
+        !s.delete_pending(&open.invreq_id).await.unwrap(),
+        "only pending ones"
+    );
+    assert!(s.delete_pending(&a.invreq_id).await.unwrap());
+    assert!(s.get_any(&a.invreq_id).await.unwrap().is_none());
+    let mut again = record("t", 3);
+    again.label = Some("l".into());
+    s.insert(&again).await.unwrap();
+}
+
+async fn sums_of_maximal_amounts_do_not_overflow(s: Store) {
+    use invreqd::store::SpendingPolicy;
+    let max = invreqd::service::MAX_MSAT;
+    for n in 0..5 {
+        let mut r = record("t", n);
+        r.amount_msat = max;
+        r.created_at = NOW - 10;
+        s.insert(&r).await.unwrap();
+    }
+    let spent = s.spending("t", NOW).await.unwrap();
+    assert_eq!(u128::from(spent.outstanding_msat), 5 * u128::from(max));
+    assert_eq!(u128::from(spent.daily_msat), 5 * u128::from(max));
+    assert_eq!(
+        u128::from(s.outstanding_amount_msat(NOW).await.unwrap()),
+        5 * u128::from(max)
+    );
+    let policy = SpendingPolicy {
+        max_outstanding_msat: Some(max),
+        ..SpendingPolicy::UNLIMITED
+    };
+    let refused = s
+        .insert_within_policy(&record("t", 9), &policy, NOW, None)
+        .await
+        .unwrap()
+        .unwrap_err();
+    assert_eq!(refused.remaining_msat, 0);
 }
 
 fn part(invreq_id: &str, partid: u64, created_index: u64) -> PaymentPart {

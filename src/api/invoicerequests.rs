@@ -194,6 +194,9 @@ pub struct ListParams {
     active_only: Option<bool>,
     /// Only the request with this label.
     label: Option<String>,
+    /// Also list `failed` records: creates the node never made, which hold no label (default
+    /// false: they are left out).
+    include_failed: Option<bool>,
     /// Page size, 1 to 1000 (default 100).
     limit: Option<u32>,
     /// `next_cursor` of the previous page.
@@ -249,11 +252,9 @@ pub async fn create(
         .service
         .create_as(
             &client,
-            idempotency_key
-                .as_deref()
-                .map(|k| (k, body.sha256.as_str())),
+            idempotency_key.map(|k| (k, body.sha256.clone())),
             req,
-            render_view,
+            std::sync::Arc::new(render_view),
         )
         .await?;
     Ok(match created {
@@ -345,6 +346,18 @@ fn list_query(pairs: &[(String, String)]) -> Result<ListQuery, ApiError> {
                 }
             }
             "label" => q.label = Some(value.clone()),
+            "include_failed" => {
+                q.include_failed = match value.as_str() {
+                    "true" => true,
+                    "false" => false,
+                    _ => {
+                        return Err(ApiError::invalid_parameter(
+                            name,
+                            "include_failed must be true or false",
+                        ));
+                    }
+                }
+            }
             "limit" => {
                 q.limit = value
                     .parse()
@@ -370,7 +383,7 @@ fn list_query(pairs: &[(String, String)]) -> Result<ListQuery, ApiError> {
                 return Err(ApiError::invalid_parameter(
                     other,
                     format!(
-                        "unknown query parameter {other:?}; the parameters are active_only, label, limit, cursor"
+                        "unknown query parameter {other:?}; the parameters are active_only, label, include_failed, limit, cursor"
                     ),
                 ));
             }

@@ -16,6 +16,9 @@ pub async fn run(service: Service, interval: Duration, mut stop: StopSignal) {
             Ok(n) => tracing::info!(settled = n, "reconciled pending invoice requests"),
             Err(e) => tracing::warn!(error = %e, "reconciler failed"),
         }
+        if let Err(e) = service.disable_failed_but_live().await {
+            tracing::warn!(error = %e, "reconciler: failed-record check failed");
+        }
         tokio::select! {
             () = tokio::time::sleep(interval) => {}
             () = stop.stopped() => {}

@@ -2,7 +2,9 @@
 //! amount and outcome, in the store and as a `tracing` event (target `invreqd::audit`).
 //! Never the `lnr1…` string, never the key.
 
-use super::{Created, InvoiceRequestView, NewInvoiceRequest, Service, ServiceError, unix_now};
+use super::{
+    Created, InvoiceRequestView, NewInvoiceRequest, Render, Service, ServiceError, unix_now,
+};
 use crate::auth::{ApiClient, Limit};
 use crate::store::{AuditEntry, Store};
 
@@ -75,26 +77,50 @@ impl Service {
     }
 
     /// [`Service::create_idempotent`] for an API client: its tenant, its ceilings, audited.
+    ///
+    /// The work runs in its own task, to its end, even when the caller (an HTTP request whose
+    /// client went away) stops waiting: a create is never cut off halfway, and is always audited.
+    ///
+    /// # Errors
+    /// As [`Service::create_idempotent`].
     pub async fn create_as(
         &self,
         client: &ApiClient,
-        idempotency: Option<(&str, &str)>,
+        idempotency: Option<(String, String)>,
         req: NewInvoiceRequest,
-        render: impl Fn(&InvoiceRequestView) -> String,
+        render: Render,
     ) -> Result<Created, ServiceError> {
-        let amount = req.amount.msat();
-        let result = self
-            .create_idempotent(&client.tenant, &client.policy, idempotency, req, render)
-            .await;
-        let (id, out) = match &result {
-            Ok(Created::New { view, .. }) => (Some(view.record.invreq_id.clone()), "ok"),
-            Ok(Created::Replay { .. }) => (None, "replayed"),
-            Err(ServiceError::NodeTimeout { invreq_id }) => (Some(invreq_id.clone()), "pending"),
-            Err(e) => (None, outcome(e)),
-        };
-        self.audit_invreq(client, "create", id, Some(amount), out)
-            .await;
-        result
+        let service = self.clone();
+        let client = client.clone();
+        let task = tokio::spawn(async move {
+            let amount = req.amount.msat();
+            let result = service
+                .create_idempotent(
+                    &client.tenant,
+                    &client.policy,
+                    idempotency.as_ref().map(|(k, h)| (k.as_str(), h.as_str())),
+                    req,
+                    render,
+                )
+                .await;
+            let (id, out) = match &result {
+                Ok(Created::New { view, .. }) => (Some(view.record.invreq_id.clone()), "ok"),
+                Ok(Created::Replay { invreq_id, .. }) => (invreq_id.clone(), "replayed"),
+                Err(ServiceError::NodeTimeout { invreq_id }) => {
+                    (Some(invreq_id.clone()), "pending")
+                }
+                Err(e) => (None, outcome(e)),
+            };
+            service
+                .audit_invreq(&client, "create", id, Some(amount), out)
+                .await;
+            result
+        });
+        task.await.map_err(|e| {
+            ServiceError::Store(crate::store::StoreError::Unavailable(format!(
+                "the create task stopped: {e}"
+            )))
+        })?
     }
 
     /// [`Service::disable`] for an API client, audited.

@@ -231,6 +231,34 @@ impl Service {
         Ok(moved)
     }
 
+    /// Marks a pending record open with the node's signed string, with its
+    /// `invoicerequest.created` event; returns whether it moved.
+    pub(super) async fn activate(
+        &self,
+        record: &InvoiceRequestRecord,
+        bolt12: &str,
+    ) -> Result<bool, ServiceError> {
+        let now = unix_now();
+        let mut open = record.clone();
+        open.bolt12 = bolt12.to_owned();
+        open.status = Status::Open;
+        open.active = true;
+        open.updated_at = now;
+        let view = InvoiceRequestView {
+            record: open.effective(now),
+            payments: Vec::new(),
+        };
+        let event = self.event_for(EventType::Created, &view);
+        let moved = self
+            .store
+            .activate_emitting(&record.invreq_id, bolt12, now, Some(&event))
+            .await?;
+        if moved {
+            self.events_written();
+        }
+        Ok(moved)
+    }
+
     /// Wakes the webhook deliverer: an event was just written.
     pub(super) fn events_written(&self) {
         self.events_notify.notify_one();

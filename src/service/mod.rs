@@ -3,6 +3,7 @@
 
 mod amount;
 mod audit;
+mod create;
 mod error;
 mod events;
 mod expiry;
@@ -16,9 +17,8 @@ pub mod webhooks;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use rand::RngCore;
-
 pub use amount::{Amount, MAX_MSAT};
+pub use create::{LEASE_SECS, Render};
 pub use error::{ServiceError, ValidationError};
 pub use events::{
     Event, EventPage, EventSettings, EventType, MAX_EVENTS_PAGE, event_id, minimal_view, type_list,
@@ -28,11 +28,9 @@ pub use new_request::{FIELDS, Limits, NewInvoiceRequest};
 pub use payments::{CREATED_COUNTER, Payment, PaymentStatus, UPDATED_COUNTER, aggregate};
 pub use text::{Description, Issuer, Label};
 
-use crate::bolt12::{InvoiceRequest, InvreqFields, UnsignedInvoiceRequest};
+use crate::bolt12::{InvoiceRequest, UnsignedInvoiceRequest};
 use crate::node::{Node, NodeError};
-use crate::store::{
-    IdempotencyClaim, InvoiceRequestRecord, ListQuery, SpendingPolicy, Status, Store, StoreError,
-};
+use crate::store::{InvoiceRequestRecord, ListQuery, Status, Store};
 
 /// Seconds since 1970, now.
 pub fn unix_now() -> u64 {
@@ -115,6 +113,8 @@ impl InvoiceRequestView {
 
 /// What a create gives: a new request, or (a retry with an idempotency key) the first response.
 #[derive(Debug)]
+// A return value that is moved once into the response: boxing would only add an allocation.
+#[allow(clippy::large_enum_variant)]
 pub enum Created {
     /// Created now.
     New {
@@ -210,274 +210,6 @@ impl Service {
         &self.config
     }
 
-    /// Creates an invoice request; with an idempotency key, a retry gets the first response.
-    ///
-    /// `render` turns a fresh result into its response body (rendered once: answered, and
-    /// stored for retries).
-    /// `policy` is the calling key's spending ceilings, checked atomically with the insert.
-    pub async fn create_idempotent(
-        &self,
-        tenant: &str,
-        policy: &SpendingPolicy,
-        idempotency: Option<(&str, &str)>,
-        req: NewInvoiceRequest,
-        render: impl Fn(&InvoiceRequestView) -> String,
-    ) -> Result<Created, ServiceError> {
-        let Some((key, body_hash)) = idempotency else {
-            let view = self.create(tenant, policy, req, None).await?;
-            crate::metrics::created();
-            let body = render(&view);
-            return Ok(Created::New { view, body });
-        };
-        let deadline = tokio::time::Instant::now() + self.config.idempotency_wait;
-        loop {
-            match self
-                .store
-                .claim_idempotency(tenant, key, body_hash, unix_now())
-                .await?
-            {
-                IdempotencyClaim::Claimed => break,
-                IdempotencyClaim::Existing(rec) if rec.request_hash != body_hash => {
-                    return Err(ServiceError::IdempotencyMismatch);
-                }
-                IdempotencyClaim::Existing(rec) => {
-                    if let Some((status, body)) = rec.response {
-                        return Ok(Created::Replay {
-                            status,
-                            body,
-                            invreq_id: rec.invreq_id,
-                        });
-                    }
-                    if let Some(id) = &rec.invreq_id
-                        && let Some(found) = self.store.get(tenant, id).await?
-                    {
-                        match found.status {
-                            Status::Pending => {}
-                            Status::Failed => {
-                                // The first attempt never created anything: start afresh.
-                                self.store.release_idempotency(tenant, key).await?;
-                                continue;
-                            }
-                            _ => {
-                                let view = self.view(found).await?;
-                                let body = render(&view);
-                                self.store
-                                    .complete_idempotency(tenant, key, id, 201, &body)
-                                    .await?;
-                                return Ok(Created::Replay {
-                                    status: 201,
-                                    body,
-                                    invreq_id: Some(id.clone()),
-                                });
-                            }
-                        }
-                    }
-                    if tokio::time::Instant::now() >= deadline {
-                        return Err(ServiceError::IdempotencyInProgress);
-                    }
-                    tokio::time::sleep(Duration::from_millis(20)).await;
-                }
-            }
-        }
-        match self.create(tenant, policy, req, Some(key)).await {
-            Ok(view) => {
-                crate::metrics::created();
-                let body = render(&view);
-                self.store
-                    .complete_idempotency(tenant, key, &view.record.invreq_id, 201, &body)
-                    .await?;
-                Ok(Created::New { view, body })
-            }
-            Err(e @ ServiceError::NodeTimeout { .. }) => Err(e),
-            Err(e) => {
-                self.store.release_idempotency(tenant, key).await?;
-                Err(e)
-            }
-        }
-    }
-
-    /// Builds, signs (through the node) and records a new invoice request.
-    async fn create(
-        &self,
-        tenant: &str,
-        policy: &SpendingPolicy,
-        req: NewInvoiceRequest,
-        idempotency_key: Option<&str>,
-    ) -> Result<InvoiceRequestView, ServiceError> {
-        // The cheap check first, before anything is signed.
-        policy
-            .check_amount(req.amount.msat())
-            .map_err(ServiceError::LimitExceeded)?;
-        let has_expiry = req.absolute_expiry.is_some();
-        let view = self
-            .create_inner(tenant, policy, req, idempotency_key)
-            .await?;
-        if has_expiry {
-            self.expiry_notify.notify_one();
-        }
-        Ok(view)
-    }
-
-    async fn create_inner(
-        &self,
-        tenant: &str,
-        policy: &SpendingPolicy,
-        req: NewInvoiceRequest,
-        idempotency_key: Option<&str>,
-    ) -> Result<InvoiceRequestView, ServiceError> {
-        let info = self.node.info();
-        let mut metadata = [0u8; 16];
-        rand::thread_rng().fill_bytes(&mut metadata);
-        let fields = InvreqFields {
-            metadata,
-            description: req.description.as_str().to_owned(),
-            issuer: req.issuer.as_ref().map(|i| i.as_str().to_owned()),
-            absolute_expiry: req.absolute_expiry,
-            amount_msat: req.amount.msat(),
-            network: info.network,
-            payer_id: info.id,
-        };
-        let unsigned = UnsignedInvoiceRequest::build(&fields)
-            .map_err(|e| ServiceError::NodeMismatch(format!("could not build the request: {e}")))?;
-        let invreq_id = hex::encode(unsigned.invreq_id());
-        let now = unix_now();
-        let mut record = InvoiceRequestRecord {
-            seq: 0,
-            invreq_id: invreq_id.clone(),
-            tenant: tenant.to_owned(),
-            bolt12: String::new(),
-            amount_msat: req.amount.msat(),
-            description: req.description.into_inner(),
-            issuer: req.issuer.map(Issuer::into_inner),
-            label: req.label.map(Label::into_inner),
-            absolute_expiry: req.absolute_expiry,
-            single_use: req.single_use,
-            active: false,
-            used: false,
-            status: Status::Pending,
-            created_at: now,
-            updated_at: now,
-        };
-
-        if self.node.signs_locally() {
-            // Nothing outside this process holds it: sign, then write the final record once.
-            let signed = self
-                .node
-                .sign_and_store(&unsigned, record.single_use, record.label.as_deref())
-                .await?;
-            verify_signed(&signed, &unsigned, info.id)?;
-            record.bolt12 = signed.encode();
-            record.status = Status::Open;
-            record.active = true;
-            let view = InvoiceRequestView {
-                record,
-                payments: Vec::new(),
-            };
-            let event = self.event_for(EventType::Created, &view);
-            self.store
-                .insert_within_policy_emitting(&view.record, policy, unix_now(), Some(&event))
-                .await
-                .map_err(label_conflict(&view.record))?
-                .map_err(ServiceError::LimitExceeded)?;
-            self.events_written();
-            return Ok(view);
-        }
-
-        // A node with its own state: record first, so that nothing it creates is ever lost.
-        // The pending record already counts toward the tenant's limits.
-        self.store
-            .insert_within_policy(&record, policy, now)
-            .await
-            .map_err(label_conflict(&record))?
-            .map_err(ServiceError::LimitExceeded)?;
-        if let Some(key) = idempotency_key {
-            self.store.bind_idempotency(tenant, key, &invreq_id).await?;
-        }
-        let call = self
-            .node
-            .sign_and_store(&unsigned, record.single_use, record.label.as_deref());
-        let answer = match tokio::time::timeout(self.config.node_timeout, call).await {
-            Ok(answer) => answer,
-            Err(_) => Err(NodeError::Timeout),
-        };
-        let signed = match answer {
-            Ok(signed) => signed,
-            Err(NodeError::CouldNotCreate(_)) => {
-                // The same bytes were submitted before: the node may already hold them.
-                match self.settle(&record).await? {
-                    Some(view) => return Ok(view),
-                    None => return Err(ServiceError::Node(NodeError::CouldNotCreate(invreq_id))),
-                }
-            }
-            Err(NodeError::Timeout) => {
-                // Unknown outcome: the reconciler settles it; the client learns the id.
-                return Err(ServiceError::NodeTimeout { invreq_id });
-            }
-            Err(e @ NodeError::Unreachable(_)) => {
-                // No connection: the node never saw the request, so nothing exists there.
-                self.fail(&record).await?;
-                return Err(e.into());
-            }
-            Err(e) => {
-                self.fail(&record).await?;
-                return Err(e.into());
-            }
-        };
-        if let Err(e) = verify_signed(&signed, &unsigned, info.id) {
-            self.fail(&record).await?;
-            let _ = self.node.disable(&invreq_id).await;
-            return Err(e);
-        }
-        record.bolt12 = signed.encode();
-        self.activate(&record).await?;
-        record.status = Status::Open;
-        record.active = true;
-        Ok(InvoiceRequestView {
-            record,
-            payments: Vec::new(),
-        })
-    }
-
-    /// Marks a pending record open with its signed string (`record.bolt12`), with its
-    /// `invoicerequest.created` event; returns whether it moved.
-    pub(crate) async fn activate(
-        &self,
-        record: &InvoiceRequestRecord,
-    ) -> Result<bool, ServiceError> {
-        let now = unix_now();
-        let mut open = record.clone();
-        open.status = Status::Open;
-        open.active = true;
-        open.updated_at = now;
-        let view = InvoiceRequestView {
-            record: open,
-            payments: Vec::new(),
-        };
-        let event = self.event_for(EventType::Created, &view);
-        let moved = self
-            .store
-            .activate_emitting(&record.invreq_id, &record.bolt12, now, Some(&event))
-            .await?;
-        if moved {
-            self.events_written();
-        }
-        Ok(moved)
-    }
-
-    /// Marks a pending record failed (the node never created it), with its event.
-    async fn fail(&self, record: &InvoiceRequestRecord) -> Result<(), ServiceError> {
-        self.move_request(
-            record,
-            &[Status::Pending],
-            Status::Failed,
-            false,
-            false,
-            unix_now(),
-        )
-        .await
-        .map(|_| ())
-    }
-
     /// One invoice request of a tenant.
     pub async fn get(
         &self,
@@ -565,7 +297,11 @@ impl Service {
         }
         match self.node.disable(invreq_id).await {
             Ok(node_view) => {
-                self.move_request(
+                // One 200 for one disable, however many ask at once: a node with its own state
+                // answers "not active" to all but one; with the dev signer (no node state) the
+                // store's conditional transition is the only arbiter.
+                let moved = self
+                    .move_request(
                         &record,
                         &[Status::Open, Status::Paying],
                         Status::Disabled,
@@ -574,6 +310,9 @@ impl Service {
                         unix_now(),
                     )
                     .await?;
+                if !moved && self.node.signs_locally() {
+                    return Err(ServiceError::AlreadyInactive(invreq_id.to_owned()));
+                }
                 crate::metrics::disabled();
             }
             Err(NodeError::NotActive) => {
@@ -602,15 +341,6 @@ impl Service {
             Err(e) => return Err(e.into()),
         }
         self.get(tenant, invreq_id).await
-    }
-}
-
-fn label_conflict(record: &InvoiceRequestRecord) -> impl FnOnce(StoreError) -> ServiceError + '_ {
-    move |e| match e {
-        StoreError::LabelTaken => {
-            ServiceError::LabelTaken(record.label.clone().unwrap_or_default())
-        }
-        other => other.into(),
     }
 }
 

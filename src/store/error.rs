@@ -9,6 +9,10 @@ pub enum StoreError {
     /// A unique constraint: the record exists.
     #[error("record already exists")]
     Duplicate,
+    /// An idempotency key's lease passed to another attempt (a retry took it over) before
+    /// this one bound its record: nothing was written.
+    #[error("the idempotency key was taken over by a retry")]
+    LeaseLost,
     /// The database cannot be reached (connection lost, pool exhausted, timeout).
     #[error("database unavailable: {0}")]
     Unavailable(String),

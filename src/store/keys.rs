@@ -8,6 +8,15 @@ use sqlx::any::AnyRow;
 
 use super::{Backend, InvoiceRequestRecord, NewEvent, Store, StoreError, get_bool, insert_query};
 
+/// An idempotency key held by one attempt, to bind to the record it inserts.
+#[derive(Debug, Clone, Copy)]
+pub struct IdempotencyBinding<'a> {
+    /// The client's `Idempotency-Key` (within the record's tenant).
+    pub key: &'a str,
+    /// The attempt that holds its lease.
+    pub owner: &'a str,
+}
+
 /// Seconds in the rolling window of the daily limit.
 pub const DAY_SECS: u64 = 24 * 60 * 60;
 
@@ -185,23 +194,42 @@ fn insert_key_query(
         .bind(opt_i64(k.revoked_at))
 }
 
-/// The tenant's sums in one statement. `SUM` is cast because PostgreSQL sums BIGINT to NUMERIC,
-/// which the Any driver cannot read.
+/// The tenant's sums in one statement, each as a high part (whole units of [`SUM_UNIT_MSAT`])
+/// and a low part (the msat below a unit), so that no SQL sum can overflow a BIGINT however
+/// many maximal amounts a tenant holds (issue 12: five requests of 21 000 000 btc overflowed
+/// a plain `SUM`); [`wide_sum`] joins them in 128 bits. `SUM` is cast because PostgreSQL sums
+/// BIGINT to NUMERIC, which the Any driver cannot read.
 const SPENDING_SQL: &str = "SELECT \
      CAST(COALESCE(SUM(CASE WHEN status IN ('pending', 'open', 'paying', 'paid') AND created_at > $2 \
-          THEN amount_msat ELSE 0 END), 0) AS BIGINT) AS daily, \
+          THEN amount_msat / 1000000000 ELSE 0 END), 0) AS BIGINT) AS daily_hi, \
+     CAST(COALESCE(SUM(CASE WHEN status IN ('pending', 'open', 'paying', 'paid') AND created_at > $2 \
+          THEN amount_msat % 1000000000 ELSE 0 END), 0) AS BIGINT) AS daily_lo, \
      CAST(COALESCE(SUM(CASE WHEN status IN ('pending', 'open', 'paying') \
           AND (absolute_expiry IS NULL OR absolute_expiry > $3) \
-          THEN amount_msat ELSE 0 END), 0) AS BIGINT) AS outstanding \
+          THEN amount_msat / 1000000000 ELSE 0 END), 0) AS BIGINT) AS outstanding_hi, \
+     CAST(COALESCE(SUM(CASE WHEN status IN ('pending', 'open', 'paying') \
+          AND (absolute_expiry IS NULL OR absolute_expiry > $3) \
+          THEN amount_msat % 1000000000 ELSE 0 END), 0) AS BIGINT) AS outstanding_lo \
      FROM invoice_requests WHERE tenant = $1 \
      AND (created_at > $2 OR status IN ('pending', 'open', 'paying'))";
 
+/// The unit of the high part of an overflow-proof sum, msat. A BIGINT holds the high parts of
+/// more than 4 · 10⁹ maximal amounts (2.1 · 10¹⁸ msat each) and the low parts of more than
+/// 9 · 10⁹ rows.
+pub(super) const SUM_UNIT_MSAT: u128 = 1_000_000_000;
+
+/// `hi · SUM_UNIT_MSAT + lo`, computed in 128 bits, as u64 (saturating: a sum beyond
+/// u64::MAX msat is beyond every ceiling anyway).
+pub(super) fn wide_sum(hi: i64, lo: i64) -> u64 {
+    let total = u128::from(hi.max(0) as u64) * SUM_UNIT_MSAT + u128::from(lo.max(0) as u64);
+    u64::try_from(total).unwrap_or(u64::MAX)
+}
+
 fn spending_from(row: &AnyRow) -> Result<Spending, StoreError> {
-    let daily: i64 = row.try_get("daily").map_err(StoreError::classify)?;
-    let outstanding: i64 = row.try_get("outstanding").map_err(StoreError::classify)?;
+    let get = |c: &str| row.try_get::<i64, _>(c).map_err(StoreError::classify);
     Ok(Spending {
-        daily_msat: daily.max(0) as u64,
-        outstanding_msat: outstanding.max(0) as u64,
+        daily_msat: wide_sum(get("daily_hi")?, get("daily_lo")?),
+        outstanding_msat: wide_sum(get("outstanding_hi")?, get("outstanding_lo")?),
     })
 }
 
@@ -308,7 +336,9 @@ impl Store {
         spending_from(&row)
     }
 
-    /// Inserts a new invoice request if it fits its key's `policy` at `now`.
+    /// Inserts a new invoice request if it fits its key's `policy` at `now`; with `binding`,
+    /// binds that idempotency key to the request in the same transaction (and inserts nothing
+    /// if its owner lost the key to a retry that took it over: [`StoreError::LeaseLost`]).
     ///
     /// The sums and the insert share one transaction that first takes the tenant's lock row
     /// (`tenant_locks`): PostgreSQL holds the row lock of the upsert until commit, so a tenant's
@@ -320,8 +350,9 @@ impl Store {
         r: &InvoiceRequestRecord,
         policy: &SpendingPolicy,
         now: u64,
+        binding: Option<&IdempotencyBinding<'_>>,
     ) -> Result<Result<(), LimitExceeded>, StoreError> {
-        self.insert_within_policy_emitting(r, policy, now, None)
+        self.insert_within_policy_emitting(r, policy, now, binding, None)
             .await
     }
 
@@ -331,61 +362,69 @@ impl Store {
         r: &InvoiceRequestRecord,
         policy: &SpendingPolicy,
         now: u64,
+        binding: Option<&IdempotencyBinding<'_>>,
         event: Option<&NewEvent>,
     ) -> Result<Result<(), LimitExceeded>, StoreError> {
         if let Err(e) = policy.check_amount(r.amount_msat) {
             return Ok(Err(e));
         }
-        let unlimited = policy.max_daily_msat.is_none() && policy.max_outstanding_msat.is_none();
-        if unlimited && event.is_none() {
+        let limited = policy.max_daily_msat.is_some() || policy.max_outstanding_msat.is_some();
+        if !limited && binding.is_none() && event.is_none() {
             return self.insert(r).await.map(Ok);
         }
         let mut tx = self.begin_write().await?;
-        if unlimited {
-            insert_query(r)
-                .execute(&mut *tx)
-                .await
-                .map_err(StoreError::classify)?;
-            if let Some(event) = event {
-                super::events::insert_event(&mut tx, self.backend, event, now).await?;
-            }
-            tx.commit().await.map_err(StoreError::classify)?;
-            return Ok(Ok(()));
-        }
-        sqlx::query(
-            "INSERT INTO tenant_locks (tenant, version) VALUES ($1, 1) \
-             ON CONFLICT (tenant) DO UPDATE SET version = tenant_locks.version + 1",
-        )
-        .bind(r.tenant.clone())
-        .execute(&mut *tx)
-        .await
-        .map_err(StoreError::classify)?;
-        let row = sqlx::query(SPENDING_SQL)
+        if limited {
+            sqlx::query(
+                "INSERT INTO tenant_locks (tenant, version) VALUES ($1, 1) \
+                 ON CONFLICT (tenant) DO UPDATE SET version = tenant_locks.version + 1",
+            )
             .bind(r.tenant.clone())
-            .bind(now.saturating_sub(DAY_SECS) as i64)
-            .bind(now as i64)
-            .fetch_one(&mut *tx)
+            .execute(&mut *tx)
             .await
             .map_err(StoreError::classify)?;
-        let spent = spending_from(&row)?;
-        let checks = [
-            (Limit::Daily, policy.max_daily_msat, spent.daily_msat),
-            (
-                Limit::Outstanding,
-                policy.max_outstanding_msat,
-                spent.outstanding_msat,
-            ),
-        ];
-        for (limit, max, used) in checks {
-            if let Some(max) = max
-                && used.saturating_add(r.amount_msat) > max
-            {
-                // Dropping the transaction rolls it back and frees the lock.
-                return Ok(Err(LimitExceeded {
-                    limit,
-                    limit_msat: max,
-                    remaining_msat: max.saturating_sub(used),
-                }));
+            let row = sqlx::query(SPENDING_SQL)
+                .bind(r.tenant.clone())
+                .bind(now.saturating_sub(DAY_SECS) as i64)
+                .bind(now as i64)
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(StoreError::classify)?;
+            let spent = spending_from(&row)?;
+            let checks = [
+                (Limit::Daily, policy.max_daily_msat, spent.daily_msat),
+                (
+                    Limit::Outstanding,
+                    policy.max_outstanding_msat,
+                    spent.outstanding_msat,
+                ),
+            ];
+            for (limit, max, used) in checks {
+                if let Some(max) = max
+                    && used.saturating_add(r.amount_msat) > max
+                {
+                    // Dropping the transaction rolls it back and frees the lock.
+                    return Ok(Err(LimitExceeded {
+                        limit,
+                        limit_msat: max,
+                        remaining_msat: max.saturating_sub(used),
+                    }));
+                }
+            }
+        }
+        if let Some(b) = binding {
+            let bound = sqlx::query(
+                "UPDATE idempotency_keys SET invreq_id = $1 \
+                 WHERE tenant = $2 AND idem_key = $3 AND lease_owner = $4 AND response_status IS NULL",
+            )
+            .bind(r.invreq_id.clone())
+            .bind(r.tenant.clone())
+            .bind(b.key.to_owned())
+            .bind(b.owner.to_owned())
+            .execute(&mut *tx)
+            .await
+            .map_err(StoreError::classify)?;
+            if bound.rows_affected() != 1 {
+                return Err(StoreError::LeaseLost);
             }
         }
         insert_query(r)

@@ -21,7 +21,8 @@ pub use events::{
     AttemptRecord, ClaimedDelivery, DeliveryNext, EndpointRecord, EventRecord, NewEvent, QueueStats,
 };
 pub use keys::{
-    ApiKeyRecord, AuditEntry, DAY_SECS, Limit, LimitExceeded, Spending, SpendingPolicy,
+    ApiKeyRecord, AuditEntry, DAY_SECS, IdempotencyBinding, Limit, LimitExceeded, Spending,
+    SpendingPolicy,
 };
 pub use model::{
     IdempotencyClaim, IdempotencyRecord, InvoiceRequestRecord, ListQuery, PaymentPart, Status,
@@ -75,7 +76,7 @@ pub struct Store {
 }
 
 const RECORD_COLUMNS: &str = "seq, invreq_id, tenant, bolt12, amount_msat, description, issuer, label, \
-     absolute_expiry, single_use, active, used, status, created_at, updated_at";
+     absolute_expiry, single_use, active, used, status, created_at, updated_at, submitted";
 
 impl Store {
     /// Connects and applies the migrations.
@@ -201,6 +202,9 @@ impl Store {
         let mut sql =
             format!("SELECT {RECORD_COLUMNS} FROM invoice_requests WHERE tenant = $1 AND seq < $2");
         let mut n = 2;
+        if !q.include_failed {
+            sql.push_str(" AND status <> 'failed'");
+        }
         if q.active_only {
             n += 1;
             sql.push_str(&format!(
@@ -380,32 +384,66 @@ impl Store {
         rows.iter().map(record).collect()
     }
 
-    /// Claims an idempotency key for a request body hash, or returns what it holds.
+    /// Claims an idempotency key for a request body hash as `owner` until `lease_until`, or
+    /// returns what it holds. A key without a response whose lease has passed (its attempt died,
+    /// was cut off or gave up) is taken over: the caller becomes its owner.
     pub async fn claim_idempotency(
         &self,
         tenant: &str,
         key: &str,
         request_hash: &str,
+        owner: &str,
         now: u64,
+        lease_until: u64,
     ) -> Result<IdempotencyClaim, StoreError> {
-        let inserted = sqlx::query(
-            "INSERT INTO idempotency_keys (tenant, idem_key, request_hash, created_at) VALUES ($1, $2, $3, $4) \
-             ON CONFLICT (tenant, idem_key) DO NOTHING",
-        )
-        .bind(tenant)
-        .bind(key)
-        .bind(request_hash)
-        .bind(now as i64)
-        .execute(&self.writer)
-        .await
-        .map_err(StoreError::classify)?;
-        if inserted.rows_affected() == 1 {
-            return Ok(IdempotencyClaim::Claimed);
+        for _ in 0..3 {
+            let inserted = sqlx::query(
+                "INSERT INTO idempotency_keys (tenant, idem_key, request_hash, created_at, lease_owner, lease_until) \
+                 VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (tenant, idem_key) DO NOTHING",
+            )
+            .bind(tenant)
+            .bind(key)
+            .bind(request_hash)
+            .bind(now as i64)
+            .bind(owner)
+            .bind(lease_until as i64)
+            .execute(&self.writer)
+            .await
+            .map_err(StoreError::classify)?;
+            if inserted.rows_affected() == 1 {
+                return Ok(IdempotencyClaim::Claimed);
+            }
+            let Some(rec) = self.idempotency(tenant, key).await? else {
+                // Released between our insert and read: try again.
+                continue;
+            };
+            if rec.response.is_some() || rec.request_hash != request_hash || rec.lease_until > now {
+                return Ok(IdempotencyClaim::Existing(rec));
+            }
+            let taken = sqlx::query(
+                "UPDATE idempotency_keys SET lease_owner = $1, lease_until = $2 \
+                 WHERE tenant = $3 AND idem_key = $4 AND response_status IS NULL AND lease_until <= $5",
+            )
+            .bind(owner)
+            .bind(lease_until as i64)
+            .bind(tenant)
+            .bind(key)
+            .bind(now as i64)
+            .execute(&self.writer)
+            .await
+            .map_err(StoreError::classify)?;
+            if taken.rows_affected() == 1 {
+                // Read again: the previous owner may have bound an id since our read.
+                let rec = self.idempotency(tenant, key).await?.unwrap_or(rec);
+                return Ok(IdempotencyClaim::TakenOver(rec));
+            }
+            // Another retry took it over first: report what it holds now.
         }
         match self.idempotency(tenant, key).await? {
             Some(rec) => Ok(IdempotencyClaim::Existing(rec)),
-            // Released between our insert and read: try once more.
-            None => Box::pin(self.claim_idempotency(tenant, key, request_hash, now)).await,
+            None => Err(StoreError::Unavailable(
+                "idempotency key kept changing under us".into(),
+            )),
         }
     }
 
@@ -416,7 +454,7 @@ impl Store {
         key: &str,
     ) -> Result<Option<IdempotencyRecord>, StoreError> {
         let row = sqlx::query(
-            "SELECT request_hash, invreq_id, response_status, response_body FROM idempotency_keys \
+            "SELECT request_hash, invreq_id, response_status, response_body, lease_until FROM idempotency_keys \
              WHERE tenant = $1 AND idem_key = $2",
         )
         .bind(tenant)
@@ -431,32 +469,82 @@ impl Store {
                 request_hash: r.try_get("request_hash")?,
                 invreq_id: r.try_get("invreq_id")?,
                 response: status.zip(body).map(|(s, b)| (s as u16, b)),
+                lease_until: r.try_get::<i64, _>("lease_until")?.max(0) as u64,
             })
         })
         .transpose()
         .map_err(StoreError::classify)
     }
 
-    /// Records which invoice request an idempotency key is creating.
-    pub async fn bind_idempotency(
+    /// Extends `owner`'s lease on a key that holds no response yet; returns whether it still
+    /// owns it.
+    pub async fn renew_idempotency_lease(
         &self,
         tenant: &str,
         key: &str,
-        invreq_id: &str,
-    ) -> Result<(), StoreError> {
-        sqlx::query(
-            "UPDATE idempotency_keys SET invreq_id = $1 WHERE tenant = $2 AND idem_key = $3",
+        owner: &str,
+        lease_until: u64,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE idempotency_keys SET lease_until = $1 \
+             WHERE tenant = $2 AND idem_key = $3 AND lease_owner = $4 AND response_status IS NULL",
         )
-        .bind(invreq_id)
+        .bind(lease_until as i64)
         .bind(tenant)
         .bind(key)
+        .bind(owner)
+        .execute(&self.writer)
+        .await
+        .map_err(StoreError::classify)?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Ends `owner`'s lease at once, keeping what the key is bound to: the next retry takes
+    /// over and settles the bound request (after an unknown outcome such as a node timeout).
+    pub async fn end_idempotency_lease(
+        &self,
+        tenant: &str,
+        key: &str,
+        owner: &str,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE idempotency_keys SET lease_until = 0 \
+             WHERE tenant = $1 AND idem_key = $2 AND lease_owner = $3 AND response_status IS NULL",
+        )
+        .bind(tenant)
+        .bind(key)
+        .bind(owner)
         .execute(&self.writer)
         .await
         .map_err(StoreError::classify)?;
         Ok(())
     }
 
-    /// Stores the first response, and the invoice request it created, under an idempotency key.
+    /// Records which invoice request an idempotency key is creating (before anything about it
+    /// leaves the process); returns whether `owner` still held the key.
+    pub async fn bind_idempotency(
+        &self,
+        tenant: &str,
+        key: &str,
+        owner: &str,
+        invreq_id: &str,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE idempotency_keys SET invreq_id = $1 \
+             WHERE tenant = $2 AND idem_key = $3 AND lease_owner = $4 AND response_status IS NULL",
+        )
+        .bind(invreq_id)
+        .bind(tenant)
+        .bind(key)
+        .bind(owner)
+        .execute(&self.writer)
+        .await
+        .map_err(StoreError::classify)?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Stores the first response, and the invoice request it created, under an idempotency key
+    /// (a response stored before is kept).
     pub async fn complete_idempotency(
         &self,
         tenant: &str,
@@ -466,8 +554,8 @@ impl Store {
         body: &str,
     ) -> Result<(), StoreError> {
         sqlx::query(
-            "UPDATE idempotency_keys SET invreq_id = $1, response_status = $2, response_body = $3 \
-             WHERE tenant = $4 AND idem_key = $5",
+            "UPDATE idempotency_keys SET invreq_id = $1, response_status = $2, response_body = $3, lease_until = 0 \
+             WHERE tenant = $4 AND idem_key = $5 AND response_status IS NULL",
         )
         .bind(invreq_id)
         .bind(i32::from(status))
@@ -480,15 +568,57 @@ impl Store {
         Ok(())
     }
 
-    /// Frees an idempotency key whose request failed before creating anything.
-    pub async fn release_idempotency(&self, tenant: &str, key: &str) -> Result<(), StoreError> {
-        sqlx::query("DELETE FROM idempotency_keys WHERE tenant = $1 AND idem_key = $2 AND response_status IS NULL")
-            .bind(tenant)
-            .bind(key)
-            .execute(&self.writer)
+    /// Frees an idempotency key held by `owner` whose request created nothing, so that a
+    /// retry runs afresh.
+    pub async fn release_idempotency(
+        &self,
+        tenant: &str,
+        key: &str,
+        owner: &str,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "DELETE FROM idempotency_keys WHERE tenant = $1 AND idem_key = $2 AND lease_owner = $3 \
+             AND response_status IS NULL",
+        )
+        .bind(tenant)
+        .bind(key)
+        .bind(owner)
+        .execute(&self.writer)
+        .await
+        .map_err(StoreError::classify)?;
+        Ok(())
+    }
+
+    /// Deletes a `pending` record whose create provably never reached the node (no connection,
+    /// or refused before running): nothing of it exists anywhere, and its label is free.
+    pub async fn delete_pending(&self, invreq_id: &str) -> Result<bool, StoreError> {
+        let done =
+            sqlx::query("DELETE FROM invoice_requests WHERE invreq_id = $1 AND status = 'pending'")
+                .bind(invreq_id)
+                .execute(&self.writer)
+                .await
+                .map_err(StoreError::classify)?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// `failed` records changed at or after `since` (seconds since 1970), newest first: the
+    /// ones to check once more against the node.
+    pub async fn recently_failed(
+        &self,
+        since: u64,
+        limit: u32,
+    ) -> Result<Vec<InvoiceRequestRecord>, StoreError> {
+        let sql = format!(
+            "SELECT {RECORD_COLUMNS} FROM invoice_requests WHERE status = 'failed' AND updated_at >= $1 \
+             ORDER BY seq DESC LIMIT $2"
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(since as i64)
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
             .await
             .map_err(StoreError::classify)?;
-        Ok(())
+        rows.iter().map(record).collect()
     }
 
     /// Records one part as the node reported it. A part never leaves `complete`, and an older
@@ -623,8 +753,8 @@ fn insert_query(
 ) -> sqlx::query::Query<'static, sqlx::Any, sqlx::any::AnyArguments> {
     sqlx::query(
         "INSERT INTO invoice_requests (invreq_id, tenant, bolt12, amount_msat, description, issuer, \
-         label, absolute_expiry, single_use, active, used, status, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+         label, absolute_expiry, single_use, active, used, status, created_at, updated_at, submitted) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
     )
     .bind(r.invreq_id.clone())
     .bind(r.tenant.clone())
@@ -640,6 +770,7 @@ fn insert_query(
     .bind(r.status.as_str())
     .bind(r.created_at as i64)
     .bind(r.updated_at as i64)
+    .bind(r.submitted.clone())
 }
 
 /// Pool settings; SQLite connections get WAL, `synchronous=NORMAL` and a small page cache (the
@@ -693,6 +824,7 @@ fn record(r: &AnyRow) -> Result<InvoiceRequestRecord, StoreError> {
                 .ok_or_else(|| sqlx::Error::Decode(format!("unknown status {status:?}").into()))?,
             created_at: r.try_get::<i64, _>("created_at")? as u64,
             updated_at: r.try_get::<i64, _>("updated_at")? as u64,
+            submitted: r.try_get("submitted")?,
         })
     };
     get().map_err(|e| StoreError::Corrupt(e.to_string()))

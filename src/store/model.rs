@@ -84,6 +84,9 @@ pub struct InvoiceRequestRecord {
     pub created_at: u64,
     /// Seconds since 1970.
     pub updated_at: u64,
+    /// The unsigned `lnr1…` sent to the node, kept so that a lost answer is settled by
+    /// resubmitting the very same bytes (`None` for locally signed or older records).
+    pub submitted: Option<String>,
 }
 
 impl InvoiceRequestRecord {
@@ -141,6 +144,9 @@ pub struct IdempotencyRecord {
     pub invreq_id: Option<String>,
     /// The first response, once complete: status and body.
     pub response: Option<(u16, String)>,
+    /// Until when (seconds since 1970) the attempt that holds the key owns it; a retry takes
+    /// over a key whose lease has passed and that holds no response.
+    pub lease_until: u64,
 }
 
 /// What claiming an idempotency key found.
@@ -148,7 +154,11 @@ pub struct IdempotencyRecord {
 pub enum IdempotencyClaim {
     /// The key is new: this request owns it.
     Claimed,
-    /// The key was used before.
+    /// The key was claimed before by an attempt that died or gave up (its lease passed with no
+    /// response stored): this request now owns it and must finish what that attempt began
+    /// (the record holds the invoice request it had bound, if any).
+    TakenOver(IdempotencyRecord),
+    /// The key is held: by a live attempt (no response yet) or with a stored response.
     Existing(IdempotencyRecord),
 }
 
@@ -159,6 +169,8 @@ pub struct ListQuery {
     pub active_only: bool,
     /// Only the request with this label.
     pub label: Option<String>,
+    /// Also `failed` records (creates the node never made); left out by default.
+    pub include_failed: bool,
     /// Page size.
     pub limit: u32,
     /// Continue after this `seq` (newest first: rows with a smaller seq).

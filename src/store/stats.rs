@@ -3,18 +3,21 @@
 use super::{Store, StoreError};
 
 impl Store {
-    /// Sum of the amounts of active requests (open or paying, not expired at `now`), msat.
+    /// Sum of the amounts of active requests (open or paying, not expired at `now`), msat
+    /// (saturating at u64::MAX).
     pub async fn outstanding_amount_msat(&self, now: u64) -> Result<u64, StoreError> {
-        // SUM(bigint) is NUMERIC on PostgreSQL: cast back so the Any driver reads an i64.
-        let sum: i64 = sqlx::query_scalar(
-            "SELECT CAST(COALESCE(SUM(amount_msat), 0) AS BIGINT) FROM invoice_requests \
+        // SUM(bigint) is NUMERIC on PostgreSQL: cast back so the Any driver reads an i64. Summed
+        // in two parts so that no number of maximal amounts overflows (see `wide_sum`).
+        let (hi, lo): (i64, i64) = sqlx::query_as(
+            "SELECT CAST(COALESCE(SUM(amount_msat / 1000000000), 0) AS BIGINT), \
+             CAST(COALESCE(SUM(amount_msat % 1000000000), 0) AS BIGINT) FROM invoice_requests \
              WHERE status IN ('open', 'paying') AND (absolute_expiry IS NULL OR absolute_expiry > $1)",
         )
         .bind(now as i64)
         .fetch_one(self.pool())
         .await
         .map_err(StoreError::classify)?;
-        Ok(sum.max(0) as u64)
+        Ok(super::keys::wide_sum(hi, lo))
     }
 
     /// Number of records still `pending` (the reconciler's backlog).

@@ -140,33 +140,48 @@ async fn randomized_creates_through_faults_settle_with_node_and_store_in_agreeme
                     Duration::from_millis(TIMEOUT_MS + 200),
                 );
                 let (s, b) = post(&client, url, &body, None).await.unwrap();
-                assert_eq!(s, 504, "delayed create {i}: {b}");
-                assert!(
-                    b["invreq_id"].as_str().is_some_and(|id| id.len() == 64),
-                    "{b}"
-                );
+                // A background settle of an earlier 504 (a resubmission) may take the fault
+                // instead: then this create answers at once.
+                match s {
+                    504 => assert!(
+                        b["invreq_id"].as_str().is_some_and(|id| id.len() == 64),
+                        "{b}"
+                    ),
+                    201 => ok(&b),
+                    _ => panic!("delayed create {i}: {s} {b}"),
+                }
                 expect.insert(label.clone(), Expect::Created);
             }
             2 => {
                 double.drop_next("createinvoicerequest", 1);
                 let (s, b) = post(&client, url, &body, None).await.unwrap();
-                assert_eq!(s, 504, "dropped answer {i}: {b}");
-                assert!(b["invreq_id"].is_string(), "{b}");
+                match s {
+                    504 => assert!(b["invreq_id"].is_string(), "{b}"),
+                    // The fault went to a background resubmission (see above).
+                    201 => ok(&b),
+                    _ => panic!("dropped answer {i}: {s} {b}"),
+                }
                 expect.insert(label.clone(), Expect::Created);
             }
             3 => {
                 double.go_down().await;
                 let (s, b) = post(&client, url, &body, None).await.unwrap();
-                // Refused at connect: 503. A pooled connection the node dropped as it went down
-                // may fail after the request left: then the outcome is unknown (504, pending)
-                // and the reconciler must find nothing on the node.
+                // Refused at connect: 503, and nothing of it remains. A pooled connection the
+                // node dropped as it went down may fail after the request left: then the
+                // outcome is unknown (504, pending), and settling resubmits the same bytes, so
+                // it ends created.
                 match s {
-                    503 => assert_eq!(b["code"], "node_unavailable", "{b}"),
-                    504 => assert_eq!(b["code"], "node_timeout", "{b}"),
+                    503 => {
+                        assert_eq!(b["code"], "node_unavailable", "{b}");
+                        expect.insert(label.clone(), Expect::NotCreated);
+                    }
+                    504 => {
+                        assert_eq!(b["code"], "node_timeout", "{b}");
+                        expect.insert(label.clone(), Expect::Created);
+                    }
                     _ => panic!("node down {i}: {s} {b}"),
                 }
                 double.come_back().await.unwrap();
-                expect.insert(label.clone(), Expect::NotCreated);
             }
             4 => {
                 // The node stores it and holds the answer; the service dies before committing.
@@ -191,8 +206,10 @@ async fn randomized_creates_through_faults_settle_with_node_and_store_in_agreeme
                     tokio::time::sleep(Duration::from_millis(2)).await;
                 }
                 app.kill();
-                if let Ok(Ok((s, b))) = req.await {
-                    assert_ne!(s, 201, "a killed service answered create {i}: {b}");
+                if let Ok(Ok((201, b))) = req.await {
+                    // The delay went to a background resubmission (see above): a 201 must
+                    // then hold like any other.
+                    ok(&b);
                 }
                 app = start_app(&args).await;
                 expect.insert(label.clone(), Expect::Created);
@@ -274,9 +291,10 @@ async fn randomized_creates_through_faults_settle_with_node_and_store_in_agreeme
                     !node_by_label.contains_key(label),
                     "{label} exists on the node"
                 );
-                if let Some(r) = store_by_label.get(label) {
-                    assert_eq!(r["status"], "failed", "{r}");
-                }
+                assert!(
+                    !store_by_label.contains_key(label),
+                    "{label} left a record behind"
+                );
             }
             Expect::Either => {}
         }

@@ -113,10 +113,14 @@ async fn a_refused_rune_is_502_and_not_ready() {
         "{p}"
     );
     assert_eq!(app.get("/readyz").await.status(), 503);
-    // Nothing was left pending: the node never ran the call.
-    let listed = app.list_all().await;
-    assert_eq!(listed.len(), 1);
-    assert_eq!(listed[0]["status"], "failed");
+    // Nothing was left behind: the node never ran the call.
+    let listed: Value = app
+        .get("/v1/invoicerequests?include_failed=true")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(listed["invoicerequests"], json!([]));
     assert!(double.invoice_requests().is_empty());
     double.refuse_runes(false);
     app.create_ok(&json!({"amount": 1000, "description": "x"}))
@@ -167,7 +171,7 @@ async fn a_timeout_is_504_with_the_id_and_get_shows_the_outcome() {
         .reconcile_pending(0)
         .await
         .unwrap();
-    assert_eq!(settled, 1);
+    assert!(settled <= 1, "the background settle may have been first");
     let done: Value = app.get(&path).await.json().await.unwrap();
     assert_eq!(done["status"], "open", "{done}");
     assert_eq!(done["active"], true);
@@ -176,10 +180,11 @@ async fn a_timeout_is_504_with_the_id_and_get_shows_the_outcome() {
 }
 
 #[tokio::test]
-async fn a_lost_request_is_504_then_failed_and_a_lost_answer_is_504_then_open() {
+async fn a_lost_request_and_a_lost_answer_are_504_then_open_by_resubmitting_the_same_bytes() {
     let double = start_double().await;
     let app = spawn_cln_app(&double).await;
-    // The connection dies before the node ran the call: nothing exists on the node.
+    // The connection dies before the node ran the call: nothing exists on the node, yet
+    // "absent" is no proof it never will (a late create): settling resubmits the same bytes.
     double.fault_next(Some("createinvoicerequest"), 1, Fault::LoseRequest);
     let lost = assert_problem(
         app.create(&json!({"amount": 2000, "description": "lost"}))
@@ -202,15 +207,19 @@ async fn a_lost_request_is_504_then_failed_and_a_lost_answer_is_504_then_open() 
         .reconcile_pending(0)
         .await
         .unwrap();
-    assert_eq!(settled, 2);
+    // The background settle (1 s after each 504) may have been first.
+    assert!(settled <= 2);
     let status = |p: Value| {
         let path = format!("/v1/invoicerequests/{}", p["invreq_id"].as_str().unwrap());
         let app = &app;
         async move { app.get(&path).await.json::<Value>().await.unwrap()["status"].clone() }
     };
-    assert_eq!(status(lost).await, "failed");
+    let lost_id = lost["invreq_id"].as_str().unwrap().to_owned();
+    assert_eq!(status(lost).await, "open");
     assert_eq!(status(dropped).await, "open");
-    assert_eq!(double.invoice_requests().len(), 1);
+    let held = double.invoice_requests();
+    assert_eq!(held.len(), 2);
+    assert!(held.iter().any(|r| r.0 == lost_id && r.1));
 }
 
 #[tokio::test]
@@ -225,7 +234,17 @@ async fn an_answer_that_does_not_match_fails_the_record_and_disables_the_node_co
         "node_mismatch",
     )
     .await;
-    let listed = app.list_all().await;
+    assert!(
+        app.list_all().await.is_empty(),
+        "failed records are not listed"
+    );
+    let listed: Value = app
+        .get("/v1/invoicerequests?include_failed=true")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let listed = listed["invoicerequests"].as_array().unwrap();
     assert_eq!(listed.len(), 1);
     assert_eq!(listed[0]["status"], "failed");
     assert_eq!(listed[0]["bolt12"], "", "never handed out");

@@ -5,6 +5,7 @@ mod cln_faults;
 mod cln_rest;
 mod cln_support;
 mod create;
+mod exactly_once;
 mod expiry;
 mod helpers;
 mod idempotency;

@@ -39,6 +39,7 @@ fn record(tenant: &str, amount_msat: u64) -> InvoiceRequestRecord {
         status: Status::Pending,
         created_at: now,
         updated_at: now,
+        submitted: None,
     }
 }
 
@@ -67,6 +68,7 @@ async fn postgres_limits_hold_across_replicas_and_one_bootstrap_key_is_made() {
                     &record("pg-race", 1000),
                     &policy,
                     invreqd::service::unix_now(),
+                    None,
                 )
                 .await
                 .unwrap()
