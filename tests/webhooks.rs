@@ -212,7 +212,9 @@ fn verify_with_reference(secret: &str, deliveries: &[Received]) -> Option<Vec<bo
 /// Every delivery verifies, and a tampered copy of the first does not.
 fn assert_all_verify(secret: &str, deliveries: &[Received]) {
     let mut tampered = deliveries[0].clone();
-    tampered.body = tampered.body.replacen("invoicerequest", "invoicerequesT", 1);
+    tampered.body = tampered
+        .body
+        .replacen("invoicerequest", "invoicerequesT", 1);
     let mut all = deliveries.to_vec();
     all.push(tampered);
     if let Some(results) = verify_with_reference(secret, &all) {
@@ -306,7 +308,11 @@ fn make_key(data_dir: &Path, database_url: Option<&str>) -> reqwest::Client {
         cmd.args(["--database-url", url]);
     }
     let out = cmd.output().expect("invreqd keys create");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     support::authed_client(v["api_key"].as_str().unwrap())
 }
@@ -357,7 +363,12 @@ async fn get_json(client: &reqwest::Client, url: String) -> Value {
 }
 
 /// Every event of the tenant, paged through with `limit`.
-async fn all_events(client: &reqwest::Client, p: &Proc, limit: u32, kind: Option<&str>) -> Vec<Value> {
+async fn all_events(
+    client: &reqwest::Client,
+    p: &Proc,
+    limit: u32,
+    kind: Option<&str>,
+) -> Vec<Value> {
     let mut out = Vec::new();
     let mut after: Option<String> = None;
     loop {
@@ -414,7 +425,12 @@ async fn created_payment_pending_paid_arrive_in_order_signed_with_the_payment() 
     let (receiver, addr) = Receiver::start(Plan::default()).await;
     let (_, secret) = register(&client, &p, &format!("http://{addr}/hook")).await;
 
-    let id = create(&client, &p, json!({"amount": "5000sat", "description": "payout"})).await;
+    let id = create(
+        &client,
+        &p,
+        json!({"amount": "5000sat", "description": "payout"}),
+    )
+    .await;
     let got = receiver.wait_delivered(1, Duration::from_secs(5)).await;
     assert_eq!(got.len(), 1, "created delivered");
     let pay = double.start_payment(&id, 5_000_000).unwrap();
@@ -442,7 +458,11 @@ async fn created_payment_pending_paid_arrive_in_order_signed_with_the_payment() 
         .collect();
     assert_eq!(statuses, ["open", "paying", "paid"]);
     assert!(bodies.iter().all(|b| b["data"]["invreq_id"] == id.as_str()));
-    assert!(bodies.iter().all(|b| b["timestamp"].as_str().unwrap().ends_with('Z')));
+    assert!(
+        bodies
+            .iter()
+            .all(|b| b["timestamp"].as_str().unwrap().ends_with('Z'))
+    );
     let paid = &bodies[2]["data"];
     assert_eq!(paid["payment"]["payment_hash"], pay.payment_hash);
     assert_eq!(paid["payment"]["status"], "complete");
@@ -474,7 +494,12 @@ async fn a_receiver_failing_three_times_gets_the_fourth_attempt() {
     })
     .await;
     let (hook, secret) = register(&client, &p, &format!("http://{addr}/hook")).await;
-    let id = create(&client, &p, json!({"amount": 1000, "description": "retry me"})).await;
+    let id = create(
+        &client,
+        &p,
+        json!({"amount": 1000, "description": "retry me"}),
+    )
+    .await;
 
     let got = receiver.wait_delivered(1, Duration::from_secs(10)).await;
     assert_eq!(got.len(), 1);
@@ -482,8 +507,14 @@ async fn a_receiver_failing_three_times_gets_the_fourth_attempt() {
     assert_eq!(all.len(), 4, "three failures, then the fourth attempt");
     let answered: Vec<u16> = all.iter().map(|r| r.answered).collect();
     assert_eq!(answered, [503, 503, 503, 200]);
-    assert!(all.iter().all(|r| r.id == all[0].id), "the same webhook-id on every attempt");
-    assert!(all.iter().all(|r| r.body == all[0].body), "the same body on every attempt");
+    assert!(
+        all.iter().all(|r| r.id == all[0].id),
+        "the same webhook-id on every attempt"
+    );
+    assert!(
+        all.iter().all(|r| r.body == all[0].body),
+        "the same body on every attempt"
+    );
     assert_eq!(body_of(&all[3])["data"]["invreq_id"], id.as_str());
     assert_all_verify(&secret, &all);
 
@@ -548,7 +579,12 @@ async fn out_of_attempts_the_endpoint_is_failing_and_an_event_says_so() {
     })
     .await;
     let (hook, _) = register(&client, &p, &format!("http://{addr}/hook")).await;
-    create(&client, &p, json!({"amount": 1000, "description": "nobody home"})).await;
+    create(
+        &client,
+        &p,
+        json!({"amount": 1000, "description": "nobody home"}),
+    )
+    .await;
     let all = receiver.wait_requests(2, Duration::from_secs(5)).await;
     assert_eq!(all.len(), 2, "the first attempt and one retry");
     let deadline = Instant::now() + Duration::from_secs(5);
@@ -592,8 +628,18 @@ async fn private_destinations_are_refused_without_the_flag() {
         assert_eq!(b["field"], "url", "{b}");
     }
     // A name is checked where it resolves, at delivery: localhost is refused there.
-    let (hook, _) = register(&client, &p, &format!("http://localhost:{}/hook", addr.port())).await;
-    create(&client, &p, json!({"amount": 1000, "description": "inside"})).await;
+    let (hook, _) = register(
+        &client,
+        &p,
+        &format!("http://localhost:{}/hook", addr.port()),
+    )
+    .await;
+    create(
+        &client,
+        &p,
+        json!({"amount": 1000, "description": "inside"}),
+    )
+    .await;
     let deadline = Instant::now() + Duration::from_secs(10);
     let mut attempts = Vec::new();
     while Instant::now() < deadline && attempts.is_empty() {
@@ -623,7 +669,14 @@ async fn the_event_log_pages_through_every_event_in_order() {
     let p = Proc::start(dir.path(), &[]).await;
     let mut ids = Vec::new();
     for n in 0..30 {
-        ids.push(create(&client, &p, json!({"amount": 1000 + n, "description": format!("n{n}")})).await);
+        ids.push(
+            create(
+                &client,
+                &p,
+                json!({"amount": 1000 + n, "description": format!("n{n}")}),
+            )
+            .await,
+        );
     }
     for id in ids.iter().step_by(3) {
         let res = client
@@ -647,14 +700,23 @@ async fn the_event_log_pages_through_every_event_in_order() {
     assert_eq!(created, ids.iter().map(String::as_str).collect::<Vec<_>>());
     let disabled = all_events(&client, &p, 4, Some("invoicerequest.disabled")).await;
     assert_eq!(disabled.len(), 10);
-    assert!(disabled.iter().all(|e| e["data"]["status"] == "disabled" && e["data"]["active"] == false));
+    assert!(
+        disabled
+            .iter()
+            .all(|e| e["data"]["status"] == "disabled" && e["data"]["active"] == false)
+    );
     assert!(events.iter().all(|e| e["tenant"] == "default"));
     // Past the end: empty, and `next_after` stays where it was.
     let last = eids.last().unwrap();
     let page = get_json(&client, format!("{}?after={last}", p.url("/v1/events"))).await;
     assert_eq!(page["events"].as_array().unwrap().len(), 0);
     assert_eq!(page["next_after"], *last);
-    for bad in ["after=evt_zz", "type=invoicerequest.nope", "limit=0", "since=1"] {
+    for bad in [
+        "after=evt_zz",
+        "type=invoicerequest.nope",
+        "limit=0",
+        "since=1",
+    ] {
         let res = client
             .get(format!("{}?{bad}", p.url("/v1/events")))
             .send()
@@ -693,7 +755,15 @@ async fn killed_before_the_delivery_is_recorded_it_is_delivered_after_restart() 
     assert_eq!(got.len(), 3, "every event delivered after the restart");
     let delivered: HashMap<String, String> = got
         .iter()
-        .map(|r| (body_of(r)["data"]["invreq_id"].as_str().unwrap().to_string(), r.id.clone()))
+        .map(|r| {
+            (
+                body_of(r)["data"]["invreq_id"]
+                    .as_str()
+                    .unwrap()
+                    .to_string(),
+                r.id.clone(),
+            )
+        })
         .collect();
     for id in [&a, &b, &c] {
         assert!(delivered.contains_key(id.as_str()), "{id} delivered");
@@ -758,12 +828,20 @@ async fn two_replicas_on_one_postgresql_deliver_500_events_once_each() {
     assert_eq!(delivered, logged, "each event delivered, none lost");
     for (id, copies) in &by_id {
         assert!(logged.contains(id), "only logged events are delivered");
-        assert!(copies.iter().all(|c| c.body == copies[0].body), "a duplicate is the same event");
+        assert!(
+            copies.iter().all(|c| c.body == copies[0].body),
+            "a duplicate is the same event"
+        );
     }
     // Both replicas delivered (their counters), and together every post.
     let mut per_replica = Vec::new();
     for r in &replicas {
-        let text = reqwest::get(r.url("/metrics")).await.unwrap().text().await.unwrap();
+        let text = reqwest::get(r.url("/metrics"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
         let n: f64 = text
             .lines()
             .find(|l| l.starts_with("webhook_deliveries_total{outcome=\"delivered\"}"))
@@ -772,7 +850,10 @@ async fn two_replicas_on_one_postgresql_deliver_500_events_once_each() {
             .unwrap_or(0.0);
         per_replica.push(n as usize);
     }
-    assert!(per_replica.iter().all(|n| *n > 0), "both replicas deliver: {per_replica:?}");
+    assert!(
+        per_replica.iter().all(|n| *n > 0),
+        "both replicas deliver: {per_replica:?}"
+    );
     assert_eq!(
         per_replica.iter().sum::<usize>(),
         all.iter().filter(|r| r.answered == 200).count()

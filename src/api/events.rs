@@ -150,11 +150,7 @@ pub async fn list_events(
         .map(|e| e.id.clone())
         .or_else(|| after.map(str::to_owned));
     Ok(Json(EventList {
-        events: page
-            .events
-            .into_iter()
-            .map(EventBody::from_event)
-            .collect(),
+        events: page.events.into_iter().map(EventBody::from_event).collect(),
         has_more: page.has_more,
         next_after,
     }))

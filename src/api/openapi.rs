@@ -56,9 +56,10 @@ pub fn add_webhooks(api: &mut utoipa::openapi::OpenApi) {
     use utoipa::{PartialSchema, ToSchema};
 
     let components = api.components.get_or_insert_with(Default::default);
-    components
-        .schemas
-        .insert(WebhookPayload::name().into_owned(), WebhookPayload::schema());
+    components.schemas.insert(
+        WebhookPayload::name().into_owned(),
+        WebhookPayload::schema(),
+    );
     let header = |name: &str, description: &str| {
         ParameterBuilder::new()
             .name(name)

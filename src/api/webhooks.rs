@@ -396,9 +396,6 @@ pub async fn resend(
     WebhookIdPath(id): WebhookIdPath,
     EventIdPath(event_id): EventIdPath,
 ) -> Result<(StatusCode, Json<EventBody>), ApiError> {
-    let e = state
-        .service
-        .resend(&client.tenant, &id, &event_id)
-        .await?;
+    let e = state.service.resend(&client.tenant, &id, &event_id).await?;
     Ok((StatusCode::ACCEPTED, Json(EventBody::from_event(e))))
 }

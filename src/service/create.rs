@@ -14,9 +14,8 @@ use std::time::Duration;
 use rand::RngCore;
 
 use super::{
-    Created, EventType, InvoiceRequestView, Issuer, Label, NewInvoiceRequest, Service, ServiceError,
-    unix_now,
-    verify_signed,
+    Created, EventType, InvoiceRequestView, Issuer, Label, NewInvoiceRequest, Service,
+    ServiceError, unix_now, verify_signed,
 };
 use crate::bolt12::{InvoiceRequest, InvreqFields, UnsignedInvoiceRequest};
 use crate::node::NodeError;

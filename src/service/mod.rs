@@ -325,14 +325,14 @@ impl Service {
                     .is_some_and(|n| n.used);
                 let to = if used { Status::Paid } else { Status::Disabled };
                 self.move_request(
-                        &record,
-                        &[Status::Open, Status::Paying],
-                        to,
-                        false,
-                        used,
-                        unix_now(),
-                    )
-                    .await?;
+                    &record,
+                    &[Status::Open, Status::Paying],
+                    to,
+                    false,
+                    used,
+                    unix_now(),
+                )
+                .await?;
                 return Err(ServiceError::AlreadyInactive(invreq_id.to_owned()));
             }
             Err(NodeError::PaymentInFlight) => {

@@ -156,8 +156,7 @@ pub struct QueueStats {
 }
 
 const EVENT_COLUMNS: &str = "seq, tenant, type, subject, created_at, data";
-const ENDPOINT_COLUMNS: &str =
-    "id, tenant, url, event_types, enabled, secret, failing, created_at";
+const ENDPOINT_COLUMNS: &str = "id, tenant, url, event_types, enabled, secret, failing, created_at";
 
 /// Inserts an event and its deliveries inside `tx`; returns its seq.
 pub(super) async fn insert_event(
@@ -277,8 +276,7 @@ impl Store {
         kind: Option<&str>,
         limit: u32,
     ) -> Result<Vec<EventRecord>, StoreError> {
-        let mut sql =
-            format!("SELECT {EVENT_COLUMNS} FROM events WHERE tenant = $1 AND seq > $2");
+        let mut sql = format!("SELECT {EVENT_COLUMNS} FROM events WHERE tenant = $1 AND seq > $2");
         if kind.is_some() {
             sql.push_str(" AND type = $4");
         }
@@ -290,7 +288,10 @@ impl Store {
         if let Some(k) = kind {
             q = q.bind(k.to_owned());
         }
-        let rows = q.fetch_all(&self.pool).await.map_err(StoreError::classify)?;
+        let rows = q
+            .fetch_all(&self.pool)
+            .await
+            .map_err(StoreError::classify)?;
         rows.iter()
             .map(event)
             .collect::<Result<_, _>>()

@@ -440,7 +440,9 @@ impl Store {
 
     /// A transaction that writes: SQLite takes its writer lock at once (`BEGIN IMMEDIATE`), so
     /// a read inside it can never be made stale by another writer.
-    pub(super) async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>, StoreError> {
+    pub(super) async fn begin_write(
+        &self,
+    ) -> Result<sqlx::Transaction<'static, sqlx::Any>, StoreError> {
         match self.backend {
             Backend::Sqlite => self.writer.begin_with("BEGIN IMMEDIATE").await,
             Backend::Postgres => self.pool.begin().await,

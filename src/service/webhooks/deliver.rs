@@ -153,13 +153,7 @@ impl Deliverer {
         let became_failing = self
             .service
             .store()
-            .finish_attempt(
-                d.seq,
-                &attempt,
-                next,
-                failing_event.as_ref(),
-                unix_now(),
-            )
+            .finish_attempt(d.seq, &attempt, next, failing_event.as_ref(), unix_now())
             .await?;
         match next {
             DeliveryNext::Delivered => {
@@ -197,7 +191,10 @@ impl Deliverer {
         };
         let timestamp = time::OffsetDateTime::from_unix_timestamp(d.event.created_at as i64)
             .ok()
-            .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
+            .and_then(|t| {
+                t.format(&time::format_description::well_known::Rfc3339)
+                    .ok()
+            })
             .unwrap_or_default();
         let body = match serde_json::to_vec(&Payload {
             kind: &d.event.kind,
@@ -210,7 +207,10 @@ impl Deliverer {
         let sent_at = unix_now();
         let secret = super::WebhookSecret::from_stored(d.endpoint.secret.clone());
         let Some(signature) = secret.sign(id, sent_at, &body) else {
-            return fail("refused", "the endpoint's secret is not whsec_ base64".into());
+            return fail(
+                "refused",
+                "the endpoint's secret is not whsec_ base64".into(),
+            );
         };
         let sent = self
             .client
@@ -245,10 +245,7 @@ impl Deliverer {
             Err(e) if refused(&e) => fail("refused", describe(&e)),
             Err(e) if e.is_timeout() => fail(
                 "timeout",
-                format!(
-                    "no answer within {} ms",
-                    self.settings.timeout.as_millis()
-                ),
+                format!("no answer within {} ms", self.settings.timeout.as_millis()),
             ),
             Err(e) => fail("connect_error", describe(&e)),
         }

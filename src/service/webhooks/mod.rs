@@ -239,11 +239,7 @@ impl Service {
         let endpoint = self.webhook(tenant, id).await?;
         let not_found = || ServiceError::EventNotFound(event_id.to_owned());
         let seq = event_seq(event_id).ok_or_else(not_found)?;
-        let stored = self
-            .store
-            .event(tenant, seq)
-            .await?
-            .ok_or_else(not_found)?;
+        let stored = self.store.event(tenant, seq).await?.ok_or_else(not_found)?;
         self.store
             .requeue_delivery(&endpoint.id, &stored, now_ms())
             .await?;

@@ -43,9 +43,7 @@ impl WebhookSecret {
     /// The `webhook-signature` header value for one delivery; `None` if the stored secret is
     /// not `whsec_` and base64.
     pub fn sign(&self, msg_id: &str, timestamp: u64, body: &[u8]) -> Option<String> {
-        let key = STANDARD
-            .decode(self.0.strip_prefix(SECRET_PREFIX)?)
-            .ok()?;
+        let key = STANDARD.decode(self.0.strip_prefix(SECRET_PREFIX)?).ok()?;
         let mut mac = HmacSha256::new_from_slice(&key).ok()?;
         mac.update(msg_id.as_bytes());
         mac.update(b".");
