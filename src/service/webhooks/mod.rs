@@ -167,7 +167,7 @@ impl Service {
             created_at: unix_now(),
         };
         self.store.insert_endpoint(&record).await?;
-        tracing::info!(tenant, webhook_id = %record.id, url = %record.url, "webhook endpoint registered");
+        tracing::info!(tenant, webhook_id = %record.id, "webhook endpoint registered");
         Ok((record, secret))
     }
 
