@@ -12,6 +12,8 @@ use crate::api::auth::RateLimit;
 use crate::bolt12::Network;
 use crate::service::webhooks::{DestinationPolicy, RetrySchedule, WebhookSettings};
 use crate::service::{EventSettings, Limits, MAX_MSAT, ServiceConfig};
+use crate::server::ServerOptions;
+use crate::server::tls::TlsFiles;
 use crate::store::StoreOptions;
 
 /// invreqd: BOLT12 invoice requests over HTTP, on top of Core Lightning.
@@ -223,6 +225,31 @@ pub struct ServeArgs {
     /// How long events are kept, days.
     #[arg(long, env = "INVREQD_EVENT_RETENTION_DAYS", default_value_t = 30)]
     pub event_retention_days: u64,
+    /// PEM certificate chain (leaf first): serve HTTPS (HTTP/2 and HTTP/1.1) instead of plain
+    /// HTTP. Re-read when it changes (see `--tls-reload-interval-ms`). Needs `--tls-key`.
+    #[arg(long, env = "INVREQD_TLS_CERT", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key of `--tls-cert` (PKCS#8, PKCS#1 or SEC1).
+    #[arg(long, env = "INVREQD_TLS_KEY", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// How often the TLS files are read again to pick up a renewed certificate, milliseconds.
+    #[arg(long, env = "INVREQD_TLS_RELOAD_INTERVAL_MS", default_value_t = 10_000)]
+    pub tls_reload_interval_ms: u64,
+    /// Most client connections open at once; beyond it new connections wait in the kernel's
+    /// accept queue. Lowered at start to fit the open-file limit if that is smaller.
+    #[arg(long, env = "INVREQD_MAX_CONNECTIONS", default_value_t = 1000)]
+    pub max_connections: usize,
+    /// Seconds a client gets to send a request's headers (HTTP/1.1; also the TLS handshake and
+    /// the wait for the next request on a keep-alive connection) before it is closed.
+    #[arg(long, env = "INVREQD_HEADER_READ_TIMEOUT_SECS", default_value_t = 10)]
+    pub header_read_timeout_secs: u64,
+    /// Seconds a connection may stay open with no request in progress (HTTP/1.1 and HTTP/2).
+    #[arg(long, env = "INVREQD_IDLE_TIMEOUT_SECS", default_value_t = 60)]
+    pub idle_timeout_secs: u64,
+    /// Seconds to wait for the next part of a request body; a body shorter than its
+    /// `Content-Length` is then answered 400 `invalid_body`.
+    #[arg(long, env = "INVREQD_BODY_READ_TIMEOUT_SECS", default_value_t = 10)]
+    pub body_read_timeout_secs: u64,
     /// Serve `GET /bench/ceiling`, a bare JSON route for load-test baselines.
     #[arg(long, hide = true)]
     pub bench_ceiling: bool,
@@ -248,6 +275,25 @@ impl ServeArgs {
             debug_request_delay: (self.debug_request_delay_ms > 0)
                 .then(|| Duration::from_millis(self.debug_request_delay_ms)),
         }
+    }
+
+    /// The server's limits and timeouts (before fitting the cap to the open-file limit).
+    pub fn server_options(&self) -> ServerOptions {
+        ServerOptions {
+            max_connections: self.max_connections.max(1),
+            header_read_timeout: Duration::from_secs(self.header_read_timeout_secs.max(1)),
+            idle_timeout: Duration::from_secs(self.idle_timeout_secs.max(1)),
+            body_read_timeout: Duration::from_secs(self.body_read_timeout_secs.max(1)),
+        }
+    }
+
+    /// The TLS files, when HTTPS is configured.
+    pub fn tls_files(&self) -> Option<TlsFiles> {
+        Some(TlsFiles {
+            cert: self.tls_cert.clone()?,
+            key: self.tls_key.clone()?,
+            reload_interval: Duration::from_millis(self.tls_reload_interval_ms.max(10)),
+        })
     }
 
     /// How to connect to the store.

@@ -6,6 +6,9 @@ use invreqd::{api, bolt12, telemetry};
 fn main() -> anyhow::Result<()> {
     // Before the runtime starts its threads.
     invreqd::startup::limit_malloc_arenas();
+    // Before any file is created: the database and keys are private to this user.
+    invreqd::startup::restrict_file_modes();
+    invreqd::startup::raise_open_file_limit();
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?

@@ -1,6 +1,7 @@
 //! Putting the layers together and serving.
 
 use std::net::SocketAddr;
+use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -14,6 +15,8 @@ use crate::node::Node;
 use crate::node::cln_rest::{ClnRest, ClnRestConfig, Rune};
 use crate::node::dev_signer::DevSigner;
 use crate::node::instrumented::Instrumented;
+use crate::server::tls::ReloadingTls;
+use crate::server::{self, ServerOptions};
 use crate::service::Service;
 use crate::store::{Store, redact};
 
@@ -26,6 +29,8 @@ pub struct Application {
     shutdown_delay: Duration,
     drain_timeout: Duration,
     payment_wait: Duration,
+    server: ServerOptions,
+    tls: Option<ReloadingTls>,
 }
 
 /// glibc gives each thread that allocates its own malloc arena (up to 8 per core); the SQLite
@@ -37,6 +42,113 @@ pub fn limit_malloc_arenas() {
     unsafe {
         libc::mallopt(libc::M_ARENA_MAX, 2);
     }
+}
+
+/// Makes every file and directory this process creates private to its user (umask 077): the
+/// SQLite database and its `-wal`/`-shm` files come out 0600, directories 0700. Call at start,
+/// before any file is created.
+pub fn restrict_file_modes() {
+    #[cfg(unix)]
+    // SAFETY: umask only changes the process's file-creation mask; it cannot fail.
+    unsafe {
+        libc::umask(0o077);
+    }
+}
+
+/// Raises the soft `RLIMIT_NOFILE` (open files, sockets included) to the hard limit, so the
+/// connection cap is not undercut by a low default soft limit such as 1024. Returns the soft
+/// limit now in effect, or `None` where it cannot be read.
+pub fn raise_open_file_limit() -> Option<u64> {
+    #[cfg(unix)]
+    {
+        let mut lim = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
+        // SAFETY: getrlimit/setrlimit read and write the struct passed by pointer, nothing else.
+        unsafe {
+            if libc::getrlimit(libc::RLIMIT_NOFILE, &raw mut lim) != 0 {
+                return None;
+            }
+            if lim.rlim_cur < lim.rlim_max {
+                let raised = libc::rlimit {
+                    rlim_cur: lim.rlim_max,
+                    rlim_max: lim.rlim_max,
+                };
+                if libc::setrlimit(libc::RLIMIT_NOFILE, &raw const raised) == 0 {
+                    lim.rlim_cur = lim.rlim_max;
+                }
+            }
+        }
+        #[allow(clippy::useless_conversion)] // rlim_t is u64 on Linux, not everywhere
+        Some(u64::from(lim.rlim_cur))
+    }
+    #[cfg(not(unix))]
+    None
+}
+
+/// File descriptors kept free of client connections: database pool, node client, logs, TLS files.
+const RESERVED_FDS: usize = 64;
+
+/// The connection cap that fits the open-file limit: `wanted`, lowered (with a warning) so that
+/// connections plus the database pool plus [`RESERVED_FDS`] stay under `open_files`.
+pub fn fit_connection_cap(wanted: usize, open_files: Option<u64>, db_connections: u32) -> usize {
+    let Some(open_files) = open_files else {
+        return wanted;
+    };
+    let reserved = RESERVED_FDS + db_connections as usize;
+    let room = usize::try_from(open_files)
+        .unwrap_or(usize::MAX)
+        .saturating_sub(reserved)
+        .max(1);
+    if wanted > room {
+        tracing::warn!(
+            max_connections = wanted,
+            open_file_limit = open_files,
+            lowered_to = room,
+            "--max-connections does not fit the open-file limit; lowered"
+        );
+        room
+    } else {
+        wanted
+    }
+}
+
+/// Creates the data directory private to this user (0700) if missing; warns when an existing
+/// one can be read by others (it holds the database, i.e. every `lnr1…`, and keys).
+///
+/// # Errors
+/// When the directory cannot be created or inspected.
+pub fn prepare_data_dir(dir: &Path) -> anyhow::Result<()> {
+    use anyhow::Context;
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+        let existed = dir.exists();
+        builder.mode(0o700);
+        builder
+            .create(dir)
+            .with_context(|| format!("cannot create the data directory {}", dir.display()))?;
+        let mode = std::fs::metadata(dir)
+            .with_context(|| format!("cannot inspect the data directory {}", dir.display()))?
+            .permissions()
+            .mode()
+            & 0o777;
+        if existed && mode & 0o077 != 0 {
+            tracing::warn!(
+                data_dir = %dir.display(),
+                mode = format!("{mode:o}"),
+                "the data directory is open to other users of this host; it holds the database (every invoice request) and keys: chmod 700 it"
+            );
+        }
+    }
+    #[cfg(not(unix))]
+    builder
+        .create(dir)
+        .with_context(|| format!("cannot create the data directory {}", dir.display()))?;
+    Ok(())
 }
 
 /// Installs the process-wide TLS crypto provider (ring); safe to call more than once.
@@ -105,7 +217,7 @@ impl Application {
     /// Opens the store, starts the node client, binds the listener.
     pub async fn build(args: &ServeArgs) -> anyhow::Result<Self> {
         init_crypto();
-        std::fs::create_dir_all(&args.data_dir)?;
+        prepare_data_dir(&args.data_dir)?;
         let store_opts = args.store_options();
         let store = Store::connect(&store_opts).await?;
         tracing::info!(database = %redact(&store_opts.url), backend = ?store.backend(), "store ready");
@@ -140,8 +252,20 @@ impl Application {
         } else {
             router
         };
+        let tls = match args.tls_files() {
+            Some(files) => Some(ReloadingTls::load(files)?),
+            None => None,
+        };
+        let mut server = args.server_options();
+        server.max_connections = fit_connection_cap(
+            server.max_connections,
+            raise_open_file_limit(),
+            args.db_max_connections,
+        );
         let listener = TcpListener::bind(args.listen).await?;
         Ok(Self {
+            server,
+            tls,
             listener,
             router,
             state,
@@ -180,10 +304,9 @@ impl Application {
             },
             self.state.is_leader.clone(),
         );
-        let (closing_tx, closing_rx) = tokio::sync::oneshot::channel::<()>();
         let draining = self.state.draining.clone();
         let delay = self.shutdown_delay;
-        let graceful = async move {
+        let closing = async move {
             shutdown.await;
             draining.store(true, Ordering::SeqCst);
             tracing::info!(
@@ -192,31 +315,33 @@ impl Application {
             );
             tokio::time::sleep(delay).await;
             tracing::info!("shutdown: listener closed; waiting for in-flight requests");
-            let _ = closing_tx.send(());
         };
-        let drain_timeout = self.drain_timeout;
-        let deadline = async move {
-            match closing_rx.await {
-                Ok(()) => tokio::time::sleep(drain_timeout).await,
-                Err(_) => std::future::pending().await,
-            }
+        let (tls_config, tls_watch) = match self.tls {
+            Some(tls) => (Some(tls.config()), Some(tokio::spawn(tls.watch()))),
+            None => (None, None),
         };
-        let server = axum::serve(self.listener, self.router).with_graceful_shutdown(graceful);
-        let result = tokio::select! {
-            result = server => result.map_err(anyhow::Error::from),
-            () = deadline => {
-                tracing::warn!(
-                    drain_timeout_secs = drain_timeout.as_secs_f64(),
-                    "shutdown: drain timeout passed; cutting the connections still open"
-                );
-                Ok(())
-            }
-        };
+        tracing::info!(
+            https = tls_config.is_some(),
+            max_connections = self.server.max_connections,
+            "serving"
+        );
+        server::serve(
+            self.listener,
+            self.router,
+            tls_config,
+            self.server,
+            closing,
+            self.drain_timeout,
+        )
+        .await;
+        if let Some(task) = tls_watch {
+            task.abort();
+        }
         jobs.stop().await;
         // SQLite checkpoints its WAL as the last connection closes.
         self.state.service.store().close().await;
         tracing::info!("shutdown complete");
-        result
+        Ok(())
     }
 
     /// Serves until SIGINT or SIGTERM.

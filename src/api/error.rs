@@ -404,6 +404,12 @@ impl From<ServiceError> for ApiError {
                 "No such event",
                 e.to_string(),
             ),
+            ServiceError::LastAdminKey(_) => Self::new(
+                S::CONFLICT,
+                "last_admin_key",
+                "The last active admin key cannot be revoked",
+                e.to_string(),
+            ),
             ServiceError::Node(n) => n.into(),
             ServiceError::Store(s) => s.into(),
         }

@@ -224,7 +224,7 @@ pub async fn list_keys(
         (status = 200, description = "Revoked.", body = ApiKeyBody),
         (status = 400, description = "Malformed id.", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "Unknown id.", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "Already revoked.", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Already revoked (`already_revoked`), or the last active admin key (`last_admin_key`: create another admin key first).", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "The database is unavailable.", body = Problem, content_type = "application/problem+json"),
     )
 )]

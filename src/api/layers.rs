@@ -1,6 +1,6 @@
 //! The HTTP layers every route gets: request id (taken from `x-request-id` or generated, and
 //! sent back), one tracing span per request (method, route template, request id, then status
-//! and latency), and the HTTP metrics.
+//! and latency), the HTTP metrics, and the header limits (431 as problem+json).
 //!
 //! Nothing here logs a path, a query, a header other than the request id, or a body: the route
 //! template stands for the path, so neither ids nor `lnr1…` strings reach the logs.
@@ -9,17 +9,24 @@ use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::extract::{MatchedPath, Request};
-use axum::http::{HeaderName, Method};
+use axum::http::{HeaderName, Method, StatusCode};
 use axum::middleware::{self, Next};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
 use tracing::Span;
 
 use super::ApiOptions;
+use super::error::ApiError;
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 const UNMATCHED: &str = "unmatched";
+
+/// Most header fields one request may carry; more is answered 431 `request_headers_too_large`.
+pub const MAX_HEADERS: usize = 100;
+/// Largest total size of a request's header fields, bytes (each field counts its name, its value
+/// and 4 bytes of separators); more is answered 431 `request_headers_too_large`.
+pub const MAX_HEADER_BYTES: usize = 16 * 1024;
 
 /// Wraps the router in the request-id, trace and metrics layers (and the test-only delay).
 pub fn apply(router: Router, opts: &ApiOptions) -> Router {
@@ -30,6 +37,7 @@ pub fn apply(router: Router, opts: &ApiOptions) -> Router {
         }));
     }
     router
+        .layer(middleware::from_fn(limit_headers))
         .layer(middleware::from_fn(record_metrics))
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
         .layer(
@@ -112,6 +120,31 @@ async fn record_metrics(req: Request, next: Next) -> Response {
         started.elapsed(),
     );
     res
+}
+
+/// Refuses requests with more than [`MAX_HEADERS`] header fields or more than
+/// [`MAX_HEADER_BYTES`] of them: 431 (RFC 6585 §5) as problem+json. The server's own parser
+/// ceilings (`crate::server::HARD_MAX_HEADERS`, `HARD_MAX_HEADER_BYTES`) lie above these.
+async fn limit_headers(req: Request, next: Next) -> Response {
+    let headers = req.headers();
+    let count = headers.len();
+    let bytes: usize = headers
+        .iter()
+        .map(|(name, value)| name.as_str().len() + value.len() + 4)
+        .sum();
+    if count > MAX_HEADERS || bytes > MAX_HEADER_BYTES {
+        return ApiError::new(
+            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            "request_headers_too_large",
+            "Request header fields too large",
+            format!(
+                "at most {MAX_HEADERS} header fields of at most {MAX_HEADER_BYTES} bytes in all \
+                 (got {count} fields, {bytes} bytes)"
+            ),
+        )
+        .into_response();
+    }
+    next.run(req).await
 }
 
 /// `--debug-request-delay-ms`: holds every `/v1/…` request before its handler, so that tests

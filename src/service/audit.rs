@@ -28,6 +28,7 @@ fn outcome(e: &ServiceError) -> &'static str {
         ServiceError::KeyNotFound(_) => "key_not_found",
         ServiceError::KeyAlreadyRevoked(_) => "already_revoked",
         ServiceError::WebhookNotFound(_) | ServiceError::EventNotFound(_) => "not_found",
+        ServiceError::LastAdminKey(_) => "last_admin_key",
         ServiceError::NodeMismatch(_) | ServiceError::Node(_) | ServiceError::Store(_) => "failed",
     }
 }

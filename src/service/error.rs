@@ -71,6 +71,11 @@ pub enum ServiceError {
     /// No event with that id (for this client).
     #[error("no event with id {0}")]
     EventNotFound(String),
+    /// Revoking this key would leave no active admin key (nobody could manage keys over HTTP).
+    #[error(
+        "API key {0} is the last active admin key; create another admin key before revoking it"
+    )]
+    LastAdminKey(String),
     /// The node failed.
     #[error(transparent)]
     Node(#[from] NodeError),

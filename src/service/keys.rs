@@ -3,7 +3,7 @@
 use super::audit::record_audit;
 use super::{Service, ServiceError, ValidationError, unix_now};
 use crate::auth::{ApiClient, IssuedKey, PresentedKey, Scope, valid_key_name, valid_tenant};
-use crate::store::{ApiKeyRecord, AuditEntry, SpendingPolicy, Store, StoreError};
+use crate::store::{ApiKeyRecord, AuditEntry, Revocation, SpendingPolicy, Store, StoreError};
 
 /// Why a presented key is refused. Every case is a 401 to the client.
 #[derive(Debug, thiserror::Error)]
@@ -257,6 +257,11 @@ impl KeyService {
 
     /// Revokes a key on behalf of `actor`; it stops working at once here, within the key cache's
     /// time on other replicas.
+    ///
+    /// # Errors
+    /// [`ServiceError::KeyNotFound`], [`ServiceError::KeyAlreadyRevoked`], and
+    /// [`ServiceError::LastAdminKey`] for the last active admin key (make another admin key
+    /// first), or a store failure.
     pub async fn revoke_key(
         &self,
         actor: &ApiClient,
@@ -268,10 +273,18 @@ impl KeyService {
         if let Some(cache) = &self.cache {
             cache.forget(key_id);
         }
-        if !self.store.revoke_key(key_id, unix_now()).await? {
-            self.audit_key(actor, "key_revoke", &record, "already_revoked")
-                .await;
-            return Err(ServiceError::KeyAlreadyRevoked(key_id.to_owned()));
+        match self.store.revoke_key(key_id, unix_now()).await? {
+            Revocation::Revoked => {}
+            Revocation::AlreadyRevoked => {
+                self.audit_key(actor, "key_revoke", &record, "already_revoked")
+                    .await;
+                return Err(ServiceError::KeyAlreadyRevoked(key_id.to_owned()));
+            }
+            Revocation::LastAdmin => {
+                self.audit_key(actor, "key_revoke", &record, "last_admin_key")
+                    .await;
+                return Err(ServiceError::LastAdminKey(key_id.to_owned()));
+            }
         }
         if let Some(cache) = &self.cache {
             // Again: a request may have cached the record between the first forget and the update.

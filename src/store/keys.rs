@@ -139,6 +139,17 @@ pub struct AuditEntry {
     pub outcome: String,
 }
 
+/// What [`Store::revoke_key`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Revocation {
+    /// The key was active and is now revoked.
+    Revoked,
+    /// The key was revoked before; nothing changed.
+    AlreadyRevoked,
+    /// The key is the last active admin key; nothing changed.
+    LastAdmin,
+}
+
 const KEY_COLUMNS: &str = "key_id, secret_sha256, name, tenant, scopes, expires_at, revoked, \
      max_per_request_msat, max_daily_msat, max_outstanding_msat, created_at, revoked_at";
 
@@ -309,8 +320,32 @@ impl Store {
         rows.iter().map(key_record).collect()
     }
 
-    /// Revokes a key; returns whether it was active until now.
-    pub async fn revoke_key(&self, key_id: &str, now: u64) -> Result<bool, StoreError> {
+    /// Revokes a key unless it is the last active admin key (not revoked, not expired at `now`,
+    /// scope `admin`): refusing keeps the service manageable over HTTP.
+    ///
+    /// One transaction: PostgreSQL first locks the rows of every active admin key
+    /// (`SELECT … FOR UPDATE`), SQLite takes its writer lock (`BEGIN IMMEDIATE`), so two
+    /// concurrent revocations of the last two admin keys cannot both pass the check.
+    pub async fn revoke_key(&self, key_id: &str, now: u64) -> Result<Revocation, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let lock = match self.backend {
+            Backend::Postgres => " FOR UPDATE",
+            Backend::Sqlite => "",
+        };
+        let sql = format!(
+            "SELECT key_id FROM api_keys WHERE revoked = $1 \
+             AND (expires_at IS NULL OR expires_at > $2) \
+             AND (' ' || scopes || ' ') LIKE '% admin %'{lock}"
+        );
+        let admins: Vec<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+            .bind(false)
+            .bind(now as i64)
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(StoreError::classify)?;
+        if admins.len() == 1 && admins[0] == key_id {
+            return Ok(Revocation::LastAdmin);
+        }
         let done = sqlx::query(
             "UPDATE api_keys SET revoked = $1, revoked_at = $2 WHERE key_id = $3 AND revoked = $4",
         )
@@ -318,10 +353,15 @@ impl Store {
         .bind(now as i64)
         .bind(key_id.to_owned())
         .bind(false)
-        .execute(&self.writer)
+        .execute(&mut *tx)
         .await
         .map_err(StoreError::classify)?;
-        Ok(done.rows_affected() == 1)
+        tx.commit().await.map_err(StoreError::classify)?;
+        Ok(if done.rows_affected() == 1 {
+            Revocation::Revoked
+        } else {
+            Revocation::AlreadyRevoked
+        })
     }
 
     /// What a tenant has promised at `now`.

@@ -21,8 +21,8 @@ pub use events::{
     AttemptRecord, ClaimedDelivery, DeliveryNext, EndpointRecord, EventRecord, NewEvent, QueueStats,
 };
 pub use keys::{
-    ApiKeyRecord, AuditEntry, DAY_SECS, IdempotencyBinding, Limit, LimitExceeded, Spending,
-    SpendingPolicy,
+    ApiKeyRecord, AuditEntry, DAY_SECS, IdempotencyBinding, Limit, LimitExceeded, Revocation,
+    Spending, SpendingPolicy,
 };
 pub use model::{
     IdempotencyClaim, IdempotencyRecord, InvoiceRequestRecord, ListQuery, PaymentPart, Status,

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::helpers::{assert_problem, client_with_key, logs, spawn_app, spawn_app_with};
+use crate::helpers::{TestApp, assert_problem, client_with_key, logs, spawn_app, spawn_app_with};
 
 const ALL_IR: [&str; 3] = [
     "invoicerequests:read",
@@ -575,4 +575,90 @@ async fn no_key_and_no_lnr_reach_the_logs() {
     }
     let leak = logged.lines().find(|l| l.contains("lnr1"));
     assert!(leak.is_none(), "an lnr1 string reached the logs: {leak:?}");
+}
+
+/// Revokes `key_id` with `admin` as the bearer.
+async fn revoke_with(app: &TestApp, admin: &str, key_id: &str) -> reqwest::Response {
+    app.anon
+        .delete(app.url(&format!("/v1/keys/{key_id}")))
+        .bearer_auth(admin)
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn the_last_active_admin_key_cannot_be_revoked() {
+    let app = spawn_app().await;
+    let keys: Value = app
+        .anon
+        .get(app.url("/v1/keys"))
+        .bearer_auth(&app.admin_key)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let bootstrap_id = keys["keys"]
+        .as_array()
+        .expect("a list of keys")
+        .iter()
+        .find(|k| k["name"] == "bootstrap-admin")
+        .expect("the bootstrap admin key is listed")["key_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // The only admin key revoking itself: refused, and it still works.
+    let res = revoke_with(&app, &app.admin_key, &bootstrap_id).await;
+    let problem = assert_problem(res, 409, "last_admin_key").await;
+    assert!(
+        problem["detail"]
+            .as_str()
+            .unwrap()
+            .contains("create another admin key"),
+        "{problem}"
+    );
+    let still = app
+        .anon
+        .get(app.url("/v1/keys"))
+        .bearer_auth(&app.admin_key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(still.status(), 200);
+    // An expired admin key does not count as a second admin.
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let (_, expired) = app
+        .create_key(&json!({"name": "expired admin", "tenant": "default",
+                            "scopes": ["admin"], "expires_at": now + 1}))
+        .await;
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    let res = revoke_with(&app, &app.admin_key, &bootstrap_id).await;
+    assert_problem(res, 409, "last_admin_key").await;
+    // With a second active admin key, the first can go; then the second is the last one.
+    let (second, created) = app
+        .create_key(&json!({"name": "second admin", "tenant": "default", "scopes": ["admin"]}))
+        .await;
+    let second_id = created["key"]["key_id"].as_str().unwrap().to_owned();
+    let res = revoke_with(&app, &second, &bootstrap_id).await;
+    assert_eq!(res.status(), 200);
+    let res = revoke_with(&app, &second, &second_id).await;
+    assert_problem(res, 409, "last_admin_key").await;
+    // Revoking the expired one is still allowed (it is no admin anyone can use).
+    let expired_id = expired["key"]["key_id"].as_str().unwrap();
+    assert_eq!(revoke_with(&app, &second, expired_id).await.status(), 200);
+    assert_eq!(
+        app.anon
+            .get(app.url("/v1/keys"))
+            .bearer_auth(&second)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
 }

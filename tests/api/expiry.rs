@@ -70,12 +70,17 @@ async fn an_expired_request_is_disabled_on_the_node_and_cannot_be_paid() {
 async fn a_request_that_expired_while_stopped_is_disabled_at_start_up() {
     let double = start_double().await;
     let app = spawn_cln_app(&double).await;
+    // Three seconds to create and stop on a loaded machine, then wait past the expiry.
+    let expiry = invreqd::service::unix_now() + 3;
     let b = app
-        .create_ok(&json!({"amount": 2000, "description": "x", "absolute_expiry": invreqd::service::unix_now() + 1}))
+        .create_ok(&json!({"amount": 2000, "description": "x", "absolute_expiry": expiry}))
         .await;
     let id = b["invreq_id"].as_str().unwrap().to_string();
     let dir = app.stop().await;
-    tokio::time::sleep(Duration::from_millis(2100)).await;
+    let expired = std::time::UNIX_EPOCH + Duration::from_secs(expiry + 1);
+    if let Ok(d) = expired.duration_since(std::time::SystemTime::now()) {
+        tokio::time::sleep(d).await;
+    }
     assert_eq!(
         node_state(&double, &id),
         (true, false),

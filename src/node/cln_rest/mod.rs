@@ -85,13 +85,17 @@ fn names_unknown_param(message: &str, name: &str) -> bool {
         .is_some_and(|rest| rest == name || rest.starts_with(&format!("{name},")))
 }
 
+/// How long a start-up call (`getinfo`, the rune probes) may take at least: a short node timeout
+/// for creates must not make a busy node look absent at start.
+const STARTUP_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
 impl ClnRest {
     /// Connects: reads `getinfo` (id, network, version) and refuses a node on another chain.
     pub async fn connect(cfg: ClnRestConfig) -> Result<Self, NodeError> {
         let transport = Transport::new(&cfg.url, &cfg.ca_pem, &cfg.rune, cfg.timeout)
             .map_err(NodeError::Other)?;
         let v = transport
-            .call("getinfo", &json!({}), cfg.timeout)
+            .call("getinfo", &json!({}), cfg.timeout.max(STARTUP_TIMEOUT))
             .await
             .map_err(|e| flatten("getinfo", e))?;
         let id = field(&v, "id", "getinfo")?
@@ -155,8 +159,9 @@ impl ClnRest {
             ),
         ];
         let mut missing = Vec::new();
+        let timeout = self.timeout.max(STARTUP_TIMEOUT);
         for (method, params) in probes {
-            match self.call(method, params).await {
+            match self.transport.call(method, &params, timeout).await {
                 Ok(_) | Err(CallError::Rpc(_)) => {}
                 Err(CallError::Node(NodeError::Unauthorized(_) | NodeError::Unsupported(_))) => {
                     missing.push(method);
