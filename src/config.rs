@@ -10,10 +10,10 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use crate::api::ApiOptions;
 use crate::api::auth::RateLimit;
 use crate::bolt12::Network;
-use crate::service::webhooks::{DestinationPolicy, RetrySchedule, WebhookSettings};
-use crate::service::{EventSettings, Limits, MAX_MSAT, ServiceConfig};
 use crate::server::ServerOptions;
 use crate::server::tls::TlsFiles;
+use crate::service::webhooks::{DestinationPolicy, RetrySchedule, WebhookSettings};
+use crate::service::{EventSettings, Limits, MAX_MSAT, ServiceConfig};
 use crate::store::StoreOptions;
 
 /// invreqd: BOLT12 invoice requests over HTTP, on top of Core Lightning.
