@@ -79,6 +79,7 @@ pub async fn seed(args: SeedArgs) -> anyhow::Result<()> {
                     label: None,
                     absolute_expiry: None,
                     single_use: true,
+                    claim_page: false,
                 };
                 match service
                     .create_idempotent(

@@ -13,6 +13,7 @@ pub mod config;
 pub mod jobs;
 pub mod metrics;
 pub mod node;
+pub mod qr;
 pub mod server;
 pub mod service;
 pub mod startup;

@@ -18,6 +18,8 @@
 //!   `timeout`, `refused`, `connect_error`), by the replica that made them.
 //! - `webhook_queue_depth`, `webhook_oldest_undelivered_seconds`: deliveries not yet delivered
 //!   nor given up, and the age of the oldest; store gauges read at scrape time.
+//! - `claim_status_waiters`: claim page status long-polls held now (one per open claim page);
+//!   moved by [`crate::service::Service::wait_claim`].
 //! - `build_info{version}`: always 1.
 
 use std::sync::OnceLock;
@@ -146,6 +148,10 @@ fn describe() {
         metrics::Unit::Seconds,
         "Age of the oldest webhook delivery not yet delivered nor given up (0: none)."
     );
+    describe_gauge!(
+        "claim_status_waiters",
+        "Claim page status long-polls held now (about one per open claim page)."
+    );
     describe_gauge!("build_info", "Always 1; the labels tell the build.");
 
     counter!("invoice_requests_created_total").absolute(0);
@@ -158,6 +164,7 @@ fn describe() {
     for method in NODE_METHODS {
         counter!("node_call_errors_total", "method" => method).absolute(0);
     }
+    gauge!("claim_status_waiters").set(0.0);
     gauge!("build_info", "version" => env!("CARGO_PKG_VERSION")).set(1.0);
 }
 

@@ -435,6 +435,7 @@ async fn metrics_parse_as_prometheus_text_and_move() {
         ("node_call_errors_total", "counter"),
         ("outstanding_amount_msat", "gauge"),
         ("reconciler_backlog", "gauge"),
+        ("claim_status_waiters", "gauge"),
         ("build_info", "gauge"),
     ] {
         assert_eq!(
@@ -453,6 +454,7 @@ async fn metrics_parse_as_prometheus_text_and_move() {
     );
     assert_eq!(value(&before, "outstanding_amount_msat", &[]), 0.0);
     assert_eq!(value(&before, "reconciler_backlog", &[]), 0.0);
+    assert_eq!(value(&before, "claim_status_waiters", &[]), 0.0);
 
     // Two creates, one disable, reads, a 404 on an unknown route and one on an unknown id.
     let mut ids = Vec::new();

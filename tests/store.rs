@@ -107,6 +107,7 @@ store_suite!(
     sums_of_maximal_amounts_do_not_overflow,
     payment_parts_upsert_and_read,
     counters,
+    claim_tokens_one_live_per_request,
     revoking_never_leaves_no_admin_key,
 );
 
@@ -675,6 +676,76 @@ async fn counters(s: Store) {
     s.set_counter("w", 7).await.unwrap();
     s.set_counter("w", 9).await.unwrap();
     assert_eq!(s.counter("w").await.unwrap(), 9);
+}
+
+async fn claim_tokens_one_live_per_request(s: Store) {
+    let (a, b) = (record("t", 1), record("t", 2));
+    s.insert(&a).await.unwrap();
+    s.insert(&b).await.unwrap();
+    s.insert_claim_token(&a.invreq_id, "token-a1", NOW)
+        .await
+        .unwrap();
+    // One live token per request; a token names one request.
+    assert!(matches!(
+        s.insert_claim_token(&a.invreq_id, "token-a2", NOW).await,
+        Err(StoreError::Duplicate)
+    ));
+    assert!(matches!(
+        s.insert_claim_token(&b.invreq_id, "token-a1", NOW).await,
+        Err(StoreError::Duplicate)
+    ));
+    // Only for a stored request.
+    assert!(
+        s.insert_claim_token(&format!("{:064x}", 7), "orphan", NOW)
+            .await
+            .is_err()
+    );
+    let live = s
+        .live_claim_tokens(&[a.invreq_id.as_str(), b.invreq_id.as_str()])
+        .await
+        .unwrap();
+    assert_eq!(live.len(), 1);
+    assert_eq!(live[&a.invreq_id], "token-a1");
+
+    // Rotation: the old token is kept, revoked; the new one is live.
+    s.rotate_claim_token(&a.invreq_id, "token-a2", NOW + 1)
+        .await
+        .unwrap();
+    let old = s.claim_token("token-a1").await.unwrap().unwrap();
+    assert_eq!(old.revoked_at, Some(NOW + 1));
+    assert_eq!(old.invreq_id, a.invreq_id);
+    let new = s.claim_token("token-a2").await.unwrap().unwrap();
+    assert_eq!((new.revoked_at, new.created_at), (None, NOW + 1));
+    // Rotating a request without one gives it its first.
+    s.rotate_claim_token(&b.invreq_id, "token-b1", NOW)
+        .await
+        .unwrap();
+    let live = s
+        .live_claim_tokens(&[a.invreq_id.as_str(), b.invreq_id.as_str()])
+        .await
+        .unwrap();
+    assert_eq!(live[&a.invreq_id], "token-a2");
+    assert_eq!(live[&b.invreq_id], "token-b1");
+
+    assert!(s.revoke_claim_token(&a.invreq_id, NOW + 2).await.unwrap());
+    assert!(!s.revoke_claim_token(&a.invreq_id, NOW + 3).await.unwrap());
+    assert_eq!(
+        s.claim_token("token-a2").await.unwrap().unwrap().revoked_at,
+        Some(NOW + 2)
+    );
+    assert!(s.claim_token("never").await.unwrap().is_none());
+    assert!(s.live_claim_tokens(&[]).await.unwrap().is_empty());
+
+    // A pending request the node never saw is deleted with its token.
+    let mut c = record("t", 3);
+    c.status = Status::Pending;
+    c.active = false;
+    s.insert(&c).await.unwrap();
+    s.insert_claim_token(&c.invreq_id, "token-c1", NOW)
+        .await
+        .unwrap();
+    assert!(s.delete_pending(&c.invreq_id).await.unwrap());
+    assert!(s.claim_token("token-c1").await.unwrap().is_none());
 }
 
 fn key(id: &str, scopes: &[&str], expires_at: Option<u64>) -> ApiKeyRecord {

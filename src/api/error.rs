@@ -380,6 +380,18 @@ impl From<ServiceError> for ApiError {
                 )
             }
             ServiceError::LimitExceeded(l) => l.into(),
+            ServiceError::ClaimNotFound => Self::new(
+                S::NOT_FOUND,
+                "claim_not_found",
+                "No such claim page",
+                e.to_string(),
+            ),
+            ServiceError::ClaimRevoked => Self::new(
+                S::GONE,
+                "claim_revoked",
+                "This claim page is no longer valid",
+                e.to_string(),
+            ),
             ServiceError::KeyNotFound(_) => Self::new(
                 S::NOT_FOUND,
                 "key_not_found",

@@ -47,6 +47,9 @@ pub struct CreateInvoiceRequest {
     /// Indicates that the `invoice_request` is only valid once; we may attempt multiple payments, but as soon as one is successful no more invoices are accepted (i.e. only one person can take the money).
     #[schema(default = true)]
     single_use: Option<bool>,
+    /// Give it a claim page for the person being paid: the response's `claim_url` (`/claim/<token>`, a fresh random 128-bit token, never the `invreq_id`) shows the amount, the QR code and the `lnr1…` string, with the status live. Not part of CLN's `invoicerequest`.
+    #[schema(default = false)]
+    claim_page: Option<bool>,
 }
 
 /// An invoice request: the response of CLN's `invoicerequest`, plus what a web backend needs.
@@ -103,6 +106,11 @@ pub struct InvoiceRequestBody {
     /// Kept for earlier clients: `payments` has them all.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub payment: Option<PaymentBody>,
+    /// Its claim page, `/claim/<token>` relative to invreqd's origin, while it has one
+    /// (created with `claim_page: true`, or `POST /v1/invoicerequests/{invreq_id}/claim`).
+    /// Whoever has it can claim the money: hand it only to the person being paid.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub claim_url: Option<String>,
 }
 
 /// One payment the node made for an invoice request: the parts of one `(payment_hash,
@@ -166,6 +174,7 @@ impl From<&InvoiceRequestView> for InvoiceRequestBody {
             amount_sent_msat: v.amount_sent_msat(),
             payments: v.payments.iter().map(PaymentBody::from).collect(),
             payment: v.main_payment().map(PaymentBody::from),
+            claim_url: v.claim_token.as_ref().map(|t| format!("/claim/{t}")),
         }
     }
 }

@@ -1,6 +1,8 @@
 //! The HTTP API (axum): routes, DTOs, OpenAPI, and errors mapped to problems.
 
 pub mod auth;
+pub mod claim;
+pub mod claim_page;
 pub mod decode;
 pub mod error;
 pub mod events;
@@ -11,6 +13,7 @@ pub mod keys;
 pub mod layers;
 pub mod metrics;
 pub mod openapi;
+pub mod qr;
 pub mod webhooks;
 
 use std::sync::Arc;
@@ -68,6 +71,13 @@ pub fn api_router() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(openapi::base())
         .routes(routes!(invoicerequests::create, invoicerequests::list))
         .routes(routes!(invoicerequests::get, invoicerequests::disable))
+        .routes(routes!(qr::qr))
+        .routes(routes!(claim::rotate, claim::revoke))
+        .routes(routes!(claim::page))
+        .routes(routes!(claim::status))
+        .routes(routes!(claim::qr_svg))
+        .routes(routes!(claim::script))
+        .routes(routes!(claim::style))
         .routes(routes!(decode::decode))
         .routes(routes!(keys::create_key, keys::list_keys))
         .routes(routes!(keys::revoke_key))

@@ -14,6 +14,7 @@ use super::auth::openapi::BearerScheme;
     ),
     tags(
         (name = "invoicerequests", description = "Create, list, get and disable invoice requests"),
+        (name = "claim", description = "Claim pages for the person being paid (public: the secret token in the path is the credential)"),
         (name = "decode", description = "Read an lnr1… string"),
         (name = "keys", description = "API keys: create, list, revoke (scope `admin`)"),
         (name = "events", description = "The event log: every change of an invoice request, in order"),

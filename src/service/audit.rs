@@ -9,7 +9,7 @@ use crate::auth::{ApiClient, Limit};
 use crate::store::{AuditEntry, Store};
 
 /// A short outcome for the trail: `ok`, or what stopped the action.
-fn outcome(e: &ServiceError) -> &'static str {
+pub(super) fn outcome(e: &ServiceError) -> &'static str {
     match e {
         ServiceError::LimitExceeded(l) => match l.limit {
             Limit::PerRequest => "limit_per_request",
@@ -25,6 +25,8 @@ fn outcome(e: &ServiceError) -> &'static str {
             "idempotency_conflict"
         }
         ServiceError::NodeTimeout { .. } => "pending",
+        ServiceError::ClaimNotFound => "not_found",
+        ServiceError::ClaimRevoked => "claim_revoked",
         ServiceError::KeyNotFound(_) => "key_not_found",
         ServiceError::KeyAlreadyRevoked(_) => "already_revoked",
         ServiceError::WebhookNotFound(_) | ServiceError::EventNotFound(_) => "not_found",
@@ -53,7 +55,7 @@ pub(super) async fn record_audit(store: &Store, e: AuditEntry) {
 }
 
 impl Service {
-    async fn audit_invreq(
+    pub(super) async fn audit_invreq(
         &self,
         client: &ApiClient,
         action: &str,

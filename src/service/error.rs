@@ -59,6 +59,12 @@ pub enum ServiceError {
     /// The calling key's spending ceiling would be passed.
     #[error("spending limit: {0}")]
     LimitExceeded(LimitExceeded),
+    /// No claim page with that token (never issued, or malformed).
+    #[error("no claim page with this token")]
+    ClaimNotFound,
+    /// The claim page's token was rotated away or revoked.
+    #[error("this claim page's token was replaced or revoked")]
+    ClaimRevoked,
     /// No API key with that id.
     #[error("no API key with id {0}")]
     KeyNotFound(String),

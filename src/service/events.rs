@@ -201,6 +201,10 @@ impl Service {
         now: u64,
     ) -> Result<bool, ServiceError> {
         let payments = aggregate(&self.store.payment_parts(&record.invreq_id).await?);
+        let claim_token = self
+            .claim_tokens_of(std::slice::from_ref(record))
+            .await?
+            .remove(&record.invreq_id);
         let event = EventType::of_change(record, to, used, &payments).map(|kind| {
             let mut after = record.clone();
             after.status = to;
@@ -210,6 +214,7 @@ impl Service {
             let view = InvoiceRequestView {
                 record: after.effective(now),
                 payments,
+                claim_token,
             };
             self.event_for(kind, &view)
         });
@@ -247,6 +252,7 @@ impl Service {
         let view = InvoiceRequestView {
             record: open.effective(now),
             payments: Vec::new(),
+            claim_token: None,
         };
         let event = self.event_for(EventType::Created, &view);
         let moved = self

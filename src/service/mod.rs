@@ -3,6 +3,7 @@
 
 mod amount;
 mod audit;
+mod claim;
 mod create;
 mod error;
 mod events;
@@ -18,6 +19,10 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 pub use amount::{Amount, MAX_MSAT};
+pub use claim::{
+    CLAIM_TOKEN_LEN, CLAIM_WAITERS_GAUGE, ClaimView, MAX_CLAIM_WAIT, is_claim_token,
+    new_claim_token,
+};
 pub use create::{LEASE_SECS, Render};
 pub use error::{ServiceError, ValidationError};
 pub use events::{
@@ -84,6 +89,8 @@ pub struct InvoiceRequestView {
     pub record: InvoiceRequestRecord,
     /// Every payment the node made for it, newest first.
     pub payments: Vec<Payment>,
+    /// The live token of its claim page (`/claim/<token>`), if it has one.
+    pub claim_token: Option<String>,
 }
 
 impl InvoiceRequestView {
@@ -233,10 +240,15 @@ impl Service {
     }
 
     async fn view(&self, record: InvoiceRequestRecord) -> Result<InvoiceRequestView, ServiceError> {
+        let claim_token = self
+            .claim_tokens_of(std::slice::from_ref(&record))
+            .await?
+            .remove(&record.invreq_id);
         let payments = aggregate(&self.store.payment_parts(&record.invreq_id).await?);
         Ok(InvoiceRequestView {
             record: record.effective(unix_now()),
             payments,
+            claim_token,
         })
     }
 
@@ -261,6 +273,7 @@ impl Service {
         } else {
             None
         };
+        let mut tokens = self.claim_tokens_of(&rows).await?;
         // One query for the payments of the whole page.
         let ids: Vec<String> = rows.iter().map(|r| r.invreq_id.clone()).collect();
         let mut parts: std::collections::HashMap<String, Vec<_>> = Default::default();
@@ -271,6 +284,7 @@ impl Service {
             .into_iter()
             .map(|r| InvoiceRequestView {
                 payments: aggregate(parts.get(&r.invreq_id).map_or(&[][..], Vec::as_slice)),
+                claim_token: tokens.remove(&r.invreq_id),
                 record: r.effective(now),
             })
             .collect();

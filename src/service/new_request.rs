@@ -33,14 +33,15 @@ impl Default for Limits {
     }
 }
 
-/// The request fields the seed defines; anything else is refused.
-pub const FIELDS: [&str; 6] = [
+/// The request fields: the seed's, and `claim_page`; anything else is refused.
+pub const FIELDS: [&str; 7] = [
     "amount",
     "description",
     "issuer",
     "label",
     "absolute_expiry",
     "single_use",
+    "claim_page",
 ];
 
 /// A valid request to create an invoice request.
@@ -58,6 +59,8 @@ pub struct NewInvoiceRequest {
     pub absolute_expiry: Option<u64>,
     /// Whether it becomes inactive after one payment (default `true`).
     pub single_use: bool,
+    /// Whether it gets a claim page, `/claim/<token>` (default `false`).
+    pub claim_page: bool,
 }
 
 impl NewInvoiceRequest {
@@ -100,16 +103,8 @@ impl NewInvoiceRequest {
             None | Some(Value::Null) => limits.default_expiry_secs.map(|s| now.saturating_add(s)),
             Some(v) => Some(expiry(v, limits, now)?),
         };
-        let single_use = match body.get("single_use") {
-            None | Some(Value::Null) => true,
-            Some(Value::Bool(b)) => *b,
-            Some(_) => {
-                return Err(ValidationError::new(
-                    "single_use",
-                    "single_use must be true or false",
-                ));
-            }
-        };
+        let single_use = boolean(body, "single_use", true)?;
+        let claim_page = boolean(body, "claim_page", false)?;
         Ok(Self {
             amount,
             description,
@@ -117,7 +112,19 @@ impl NewInvoiceRequest {
             label,
             absolute_expiry,
             single_use,
+            claim_page,
         })
+    }
+}
+
+fn boolean(body: &Map<String, Value>, field: &str, default: bool) -> Result<bool, ValidationError> {
+    match body.get(field) {
+        None | Some(Value::Null) => Ok(default),
+        Some(Value::Bool(b)) => Ok(*b),
+        Some(_) => Err(ValidationError::new(
+            field,
+            format!("{field} must be true or false"),
+        )),
     }
 }
 
@@ -191,6 +198,7 @@ mod tests {
         assert_eq!(r.description.as_str(), "simple test");
         assert_eq!(r.issuer.unwrap().as_str(), "clightning test suite");
         assert!(r.single_use);
+        assert!(!r.claim_page);
         assert_eq!(r.label, None);
         assert_eq!(r.absolute_expiry, None);
     }
@@ -234,6 +242,10 @@ mod tests {
             (
                 json!({"amount": 1, "description": "x", "absolute_expiry": u64::MAX}),
                 "absolute_expiry",
+            ),
+            (
+                json!({"amount": 1, "description": "x", "claim_page": 1}),
+                "claim_page",
             ),
             (
                 json!({"amount": 1, "description": "x", "colour": "red"}),

@@ -127,7 +127,7 @@ pub struct AuditEntry {
     pub key_id: String,
     /// Its tenant.
     pub tenant: String,
-    /// `create`, `disable`, `key_create` or `key_revoke`.
+    /// `create`, `disable`, `claim_rotate`, `claim_revoke`, `key_create` or `key_revoke`.
     pub action: String,
     /// The invoice request concerned, when known.
     pub invreq_id: Option<String>,

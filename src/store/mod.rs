@@ -4,6 +4,7 @@
 //! both databases run unchanged (`$N` placeholders, integer times, hex text ids), so the queries
 //! exist once and the behavioural suite exercises the very same code on both.
 
+mod claims;
 mod error;
 mod events;
 mod keys;
@@ -16,6 +17,7 @@ use std::time::Duration;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions, AnyRow};
 use sqlx::{AnyPool, Row};
 
+pub use claims::ClaimTokenRecord;
 pub use error::StoreError;
 pub use events::{
     AttemptRecord, ClaimedDelivery, DeliveryNext, EndpointRecord, EventRecord, NewEvent, QueueStats,

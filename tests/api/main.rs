@@ -1,6 +1,7 @@
 //! Integration tests: the real app on a random port, over HTTP.
 
 mod auth;
+mod claim;
 mod cln_faults;
 mod cln_rest;
 mod cln_support;
@@ -14,6 +15,8 @@ mod limits;
 mod node_checks;
 mod payments;
 mod postgres;
+mod qr;
 mod read_disable;
 mod surface;
 mod tenants;
+mod tools;

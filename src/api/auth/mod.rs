@@ -22,12 +22,14 @@ use crate::auth::{ApiClient, Scope};
 use crate::service::Service;
 pub use ratelimit::{KeyRateLimiter, RateLimit};
 
-/// Paths that need no key: liveness, readiness, metrics and the API's own description.
+/// Paths that need no key: liveness, readiness, metrics, the API's own description, and the
+/// claim pages (whose secret token in the path is their credential).
 pub fn is_public(path: &str) -> bool {
     matches!(
         path,
         "/healthz" | "/readyz" | "/metrics" | "/openapi.json" | "/docs"
     ) || path.starts_with("/docs/")
+        || path.starts_with("/claim/")
 }
 
 /// What the authentication middleware needs.

@@ -1,0 +1,146 @@
+//! `GET /v1/invoicerequests/{invreq_id}/qr`: the request's `lnr1…` as a QR code (SVG or PNG).
+
+use axum::extract::State;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use utoipa::{IntoParams, ToSchema};
+
+use super::AppState;
+use super::auth::CanRead;
+use super::error::{ApiError, Problem};
+use super::extract::{InvreqIdPath, QueryPairs};
+use crate::qr::{DEFAULT_SIZE, MAX_SIZE, MIN_SIZE, Qr, QrFormat};
+
+/// A PNG image (OpenAPI: binary string).
+#[derive(ToSchema)]
+#[allow(dead_code)]
+#[schema(value_type = String, format = Binary)]
+pub struct PngImage(Vec<u8>);
+
+/// Query parameters of the QR code.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+pub struct QrParams {
+    /// `svg` (default) or `png`.
+    format: Option<String>,
+    /// Smallest width of the square image in pixels, 64 to 2048 (default 384). The image is the
+    /// smallest one at least this wide whose modules are whole pixels, quiet zone included.
+    size: Option<u32>,
+}
+
+/// The chosen format and size.
+pub(super) fn qr_params(pairs: &[(String, String)]) -> Result<(QrFormat, u32), ApiError> {
+    let mut format = None;
+    let mut size = None;
+    for (name, value) in pairs {
+        match name.as_str() {
+            "format" if format.is_none() => {
+                format = Some(match value.as_str() {
+                    "svg" => QrFormat::Svg,
+                    "png" => QrFormat::Png,
+                    _ => {
+                        return Err(ApiError::invalid_parameter(
+                            name,
+                            "format must be svg or png",
+                        ));
+                    }
+                })
+            }
+            "size" if size.is_none() => {
+                size = Some(
+                    value
+                        .parse::<u32>()
+                        .ok()
+                        .filter(|s| (MIN_SIZE..=MAX_SIZE).contains(s))
+                        .ok_or_else(|| {
+                            ApiError::invalid_parameter(
+                                name,
+                                format!("size must be an integer from {MIN_SIZE} to {MAX_SIZE}"),
+                            )
+                        })?,
+                )
+            }
+            "format" | "size" => {
+                return Err(ApiError::invalid_parameter(
+                    name,
+                    format!("{name} is given more than once"),
+                ));
+            }
+            other => {
+                return Err(ApiError::invalid_parameter(
+                    other,
+                    format!("unknown query parameter {other:?}; the parameters are format, size"),
+                ));
+            }
+        }
+    }
+    Ok((
+        format.unwrap_or(QrFormat::Svg),
+        size.unwrap_or(DEFAULT_SIZE),
+    ))
+}
+
+/// Renders `bolt12` as an image response (never cached: it is a claim on money).
+pub(super) fn qr_response(bolt12: &str, format: QrFormat, size: u32) -> Result<Response, ApiError> {
+    let qr = Qr::of_bolt12(bolt12).map_err(|e| super::error::internal(&e))?;
+    let bytes = qr
+        .render(format, size)
+        .map_err(|e| super::error::internal(&e))?;
+    let mut res = (StatusCode::OK, bytes).into_response();
+    let h = res.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(format.content_type()),
+    );
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert("x-qr-version", HeaderValue::from(qr.version()));
+    Ok(res)
+}
+
+/// The `lnr1…` string as a QR code: upper case (alphanumeric mode), error correction M (L for
+/// the longest requests), a 4-module quiet zone, black on white.
+#[utoipa::path(
+    get,
+    path = "/v1/invoicerequests/{invreq_id}/qr",
+    tag = "invoicerequests",
+    params(("invreq_id" = String, Path, description = "64 hex digits"), QrParams),
+    responses(
+        (status = 200, description = "The QR code; `X-QR-Version` tells its version (1 to 40).",
+            content(
+                (String = "image/svg+xml"),
+                (PngImage = "image/png"),
+            ),
+            headers(("X-QR-Version" = u8, description = "QR version of the code"))),
+        (status = 400, description = "Malformed id, format or size.", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Unknown id.", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "No `lnr1…` string yet (`pending`) or ever (`failed`): `bolt12_unavailable`.", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The database is unavailable.", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn qr(
+    State(state): State<AppState>,
+    client: CanRead,
+    InvreqIdPath(id): InvreqIdPath,
+    QueryPairs(pairs): QueryPairs,
+) -> Result<Response, ApiError> {
+    let (format, size) = qr_params(&pairs)?;
+    let view = state.service.get(&client.tenant, &id).await?;
+    if view.record.bolt12.is_empty() {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "bolt12_unavailable",
+            "The invoice request has no lnr1… string",
+            format!(
+                "invoice request {id} is {}: it has no lnr1… string to encode",
+                view.record.status.as_str()
+            ),
+        )
+        .with_invreq_id(id));
+    }
+    qr_response(&view.record.bolt12, format, size)
+}
