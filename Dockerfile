@@ -2,7 +2,7 @@
 # invreqd container image.
 #
 #   docker build -t invreqd:dev .
-#   docker build --build-arg CARGO_FEATURES=grpc -t invreqd:grpc .   # once a `grpc` feature exists
+#   docker build --build-arg CARGO_FEATURES=grpc -t invreqd:grpc .   # with --node cln-grpc (docs/cln-grpc.md)
 #
 # The runtime image is debian:bookworm-slim with ca-certificates only; it runs as UID/GID 10001,
 # works with a read-only root filesystem (data in /var/lib/invreqd, temp in /tmp: mount volumes

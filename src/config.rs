@@ -69,6 +69,20 @@ pub enum NodeKind {
     DevSigner,
     /// Core Lightning over clnrest (HTTPS, rune): the node signs, stores and pays.
     ClnRest,
+    /// Core Lightning over gRPC (mutual TLS; needs a build with `--features grpc`): the node
+    /// builds, signs, stores and pays (node-built mode only).
+    ClnGrpc,
+}
+
+/// Who builds the BOLT12 invoice request on clnrest.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum BuildModeArg {
+    /// The service builds it, the node signs and stores it (`createinvoicerequest`); no blinded
+    /// path, so the node must be reachable by the payee (a public node with channels).
+    Service,
+    /// The node builds, signs and stores it (`invoicerequest`), adding a blinded path when it is
+    /// not publicly reachable (an unannounced node).
+    Node,
 }
 
 /// The chain.
@@ -147,9 +161,39 @@ pub struct ServeArgs {
         required_if_eq("node", "cln-rest")
     )]
     pub cln_rune_file: Option<PathBuf>,
-    /// The node's `ca.pem`: the only certificate authority trusted for clnrest.
-    #[arg(long, env = "INVREQD_CLN_CA_CERT", required_if_eq("node", "cln-rest"))]
+    /// The node's `ca.pem`: the only certificate authority trusted for clnrest and cln-grpc.
+    #[arg(
+        long,
+        env = "INVREQD_CLN_CA_CERT",
+        required_if_eq_any([("node", "cln-rest"), ("node", "cln-grpc")])
+    )]
     pub cln_ca_cert: Option<PathBuf>,
+    /// clnrest only: who builds the requests (`service`: default; `node`: CLN's
+    /// `invoicerequest`, for nodes that need blinded paths). cln-grpc is always `node`.
+    #[arg(
+        long,
+        env = "INVREQD_CLN_BUILD_MODE",
+        value_enum,
+        default_value = "service"
+    )]
+    pub cln_build_mode: BuildModeArg,
+    /// cln-grpc's URL, e.g. `https://127.0.0.1:9736` (the TLS name checked is always `cln`).
+    #[arg(long, env = "INVREQD_CLN_GRPC_URL", required_if_eq("node", "cln-grpc"))]
+    pub cln_grpc_url: Option<String>,
+    /// The node's gRPC client certificate (`client.pem`).
+    #[arg(
+        long,
+        env = "INVREQD_CLN_CLIENT_CERT",
+        required_if_eq("node", "cln-grpc")
+    )]
+    pub cln_client_cert: Option<PathBuf>,
+    /// The node's gRPC client key (`client-key.pem`); whoever holds it controls the node.
+    #[arg(
+        long,
+        env = "INVREQD_CLN_CLIENT_KEY",
+        required_if_eq("node", "cln-grpc")
+    )]
+    pub cln_client_key: Option<PathBuf>,
     /// Longest long-poll of the payment watcher (`wait sendpays`), seconds.
     #[arg(long, env = "INVREQD_CLN_WAIT_SECS", default_value_t = 30)]
     pub cln_wait_secs: u64,

@@ -9,12 +9,12 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 
 use crate::api::{self, AppState};
-use crate::config::{NodeKind, ServeArgs};
+use crate::config::{BuildModeArg, NodeKind, ServeArgs};
 use crate::jobs::{self, JobSettings};
-use crate::node::Node;
 use crate::node::cln_rest::{ClnRest, ClnRestConfig, Rune};
 use crate::node::dev_signer::DevSigner;
 use crate::node::instrumented::Instrumented;
+use crate::node::{BuildMode, Node};
 use crate::server::tls::ReloadingTls;
 use crate::server::{self, ServerOptions};
 use crate::service::Service;
@@ -185,6 +185,10 @@ async fn connect_cln_rest(args: &ServeArgs) -> anyhow::Result<ClnRest> {
         ca_pem,
         network: args.network.into(),
         timeout: args.node_timeout(),
+        build_mode: match args.cln_build_mode {
+            BuildModeArg::Service => BuildMode::ServiceBuilt,
+            BuildModeArg::Node => BuildMode::NodeBuilt,
+        },
     })
     .await
     .with_context(|| format!("cannot use the Core Lightning node at {url}"))?;
@@ -196,11 +200,12 @@ async fn connect_cln_rest(args: &ServeArgs) -> anyhow::Result<ClnRest> {
         .with_context(|| format!("cannot check the rune's methods on the node at {url}"))?;
     if !missing.is_empty() {
         anyhow::bail!(
-            "the rune in {} does not allow: {}. invreqd needs getinfo, createinvoicerequest, \
+            "the rune in {} does not allow: {}. invreqd needs getinfo, {}, \
              listinvoicerequests, disableinvoicerequest, listsendpays and wait in one \
              alternative; docs/cln-rest.md shows how to make that rune",
             rune_path.display(),
-            missing.join(", ")
+            missing.join(", "),
+            node.create_method()
         );
     }
     tracing::info!(
@@ -208,9 +213,52 @@ async fn connect_cln_rest(args: &ServeArgs) -> anyhow::Result<ClnRest> {
         version = %node.info().version,
         network = %node.info().network,
         label_param = node.label_param().name(),
+        build_mode = ?node.build_mode(),
         "connected to Core Lightning over clnrest"
     );
     Ok(node)
+}
+
+/// Reads the CA, client certificate and key and connects to cln-grpc (`Getinfo`, network check).
+#[cfg(feature = "grpc")]
+async fn connect_cln_grpc(args: &ServeArgs) -> anyhow::Result<Arc<dyn Node>> {
+    use crate::node::cln_grpc::{ClnGrpc, ClnGrpcConfig};
+    use anyhow::Context;
+    let url = args
+        .cln_grpc_url
+        .clone()
+        .context("--cln-grpc-url is required with --node cln-grpc")?;
+    let read = |path: &Option<std::path::PathBuf>, flag: &str| -> anyhow::Result<Vec<u8>> {
+        let path = path
+            .as_ref()
+            .with_context(|| format!("{flag} is required with --node cln-grpc"))?;
+        // Only the file's name ever appears in an error: never its contents.
+        std::fs::read(path).with_context(|| format!("cannot read {flag} {}", path.display()))
+    };
+    let node = ClnGrpc::connect(ClnGrpcConfig {
+        url: url.clone(),
+        ca_pem: read(&args.cln_ca_cert, "--cln-ca-cert")?,
+        client_cert_pem: read(&args.cln_client_cert, "--cln-client-cert")?,
+        client_key_pem: read(&args.cln_client_key, "--cln-client-key")?,
+        network: args.network.into(),
+        timeout: args.node_timeout(),
+    })
+    .await
+    .with_context(|| format!("cannot use the Core Lightning node at {url} over gRPC"))?;
+    tracing::info!(
+        node_id = %node.info().id,
+        version = %node.info().version,
+        network = %node.info().network,
+        "connected to Core Lightning over gRPC (node-built requests)"
+    );
+    Ok(Arc::new(node))
+}
+
+#[cfg(not(feature = "grpc"))]
+async fn connect_cln_grpc(_args: &ServeArgs) -> anyhow::Result<Arc<dyn Node>> {
+    anyhow::bail!(
+        "this build has no gRPC support: build invreqd with `--features grpc` to use --node cln-grpc"
+    )
 }
 
 impl Application {
@@ -231,6 +279,7 @@ impl Application {
                 Arc::new(signer)
             }
             NodeKind::ClnRest => Arc::new(connect_cln_rest(args).await?),
+            NodeKind::ClnGrpc => connect_cln_grpc(args).await?,
         };
         let node: Arc<dyn Node> = Arc::new(Instrumented::new(node));
         let service = Service::new(store, node, args.service_config());

@@ -7,6 +7,7 @@
 //! `sendinvoice` that the node pays. Where it and notes/cln-live.md differ, the notes are right.
 
 mod faults;
+mod grpc;
 mod node;
 mod payee;
 mod rpc;
@@ -34,6 +35,17 @@ pub const LEAST_PRIVILEGE_METHODS: [&str; 6] = [
     "wait",
 ];
 
+/// The methods of the least-privilege rune in node-built mode (`--cln-build-mode node`): CLN's
+/// `invoicerequest` instead of `createinvoicerequest`.
+pub const NODE_BUILT_METHODS: [&str; 6] = [
+    "getinfo",
+    "invoicerequest",
+    "listinvoicerequests",
+    "disableinvoicerequest",
+    "listsendpays",
+    "wait",
+];
+
 /// How to start a double.
 #[derive(Debug, Clone)]
 pub struct DoubleOptions {
@@ -45,6 +57,11 @@ pub struct DoubleOptions {
     pub label_param: LabelParam,
     /// Port on 127.0.0.1 (0: any free port).
     pub port: u16,
+    /// Port for gRPC on 127.0.0.1 (0: any free port).
+    pub grpc_port: u16,
+    /// Whether `invoicerequest` adds a blinded path (`invreq_paths`), as CLN does for a node
+    /// that is not publicly reachable; its payer id is then an alias key, not the node id.
+    pub blinded_paths: bool,
 }
 
 impl Default for DoubleOptions {
@@ -54,6 +71,8 @@ impl Default for DoubleOptions {
             version: "v26.06.6-modded".into(),
             label_param: LabelParam::RecurrenceLabel,
             port: 0,
+            grpc_port: 0,
+            blinded_paths: false,
         }
     }
 }
@@ -86,6 +105,11 @@ pub struct ClnDouble {
     ca_pem: String,
     master: [u8; 32],
     serving: Mutex<Option<server::Serving>>,
+    grpc_addr: SocketAddr,
+    grpc_tls: Arc<rustls::ServerConfig>,
+    grpc_serving: Mutex<Option<server::Serving>>,
+    client_cert_pem: String,
+    client_key_pem: String,
     crash_taken: std::sync::atomic::AtomicBool,
 }
 
@@ -104,7 +128,8 @@ impl ClnDouble {
     /// Generates its keys and TLS identity and starts serving on 127.0.0.1.
     pub async fn start(opts: DoubleOptions) -> std::io::Result<Self> {
         let tls = tls::generate().map_err(std::io::Error::other)?;
-        let state = node::NodeState::new(opts.network, opts.version, opts.label_param);
+        let mut state = node::NodeState::new(opts.network, opts.version, opts.label_param);
+        state.blinded_paths = opts.blinded_paths;
         let shared = Arc::new(server::Shared::new(state, tls.server_config));
         let master: [u8; 32] = rand::random();
         shared.set_master(master);
@@ -113,14 +138,45 @@ impl ClnDouble {
             SocketAddr::from(([127, 0, 0, 1], opts.port)),
         )
         .await?;
+        let grpc_serving = grpc::serve(
+            shared.clone(),
+            tls.grpc_server_config.clone(),
+            SocketAddr::from(([127, 0, 0, 1], opts.grpc_port)),
+        )
+        .await?;
         Ok(Self {
             addr: serving.addr,
             shared,
             ca_pem: tls.ca_pem,
             master,
             serving: Mutex::new(Some(serving)),
+            grpc_addr: grpc_serving.addr,
+            grpc_tls: tls.grpc_server_config,
+            grpc_serving: Mutex::new(Some(grpc_serving)),
+            client_cert_pem: tls.client_cert_pem,
+            client_key_pem: tls.client_key_pem,
             crash_taken: std::sync::atomic::AtomicBool::new(false),
         })
+    }
+
+    /// cln-grpc's address as `https://127.0.0.1:PORT` (the client checks the TLS name `cln`).
+    pub fn grpc_url(&self) -> String {
+        format!("https://127.0.0.1:{}", self.grpc_addr.port())
+    }
+
+    /// The gRPC client certificate signed by the node's CA (cln-grpc's `client.pem`), PEM.
+    pub fn client_cert_pem(&self) -> &str {
+        &self.client_cert_pem
+    }
+
+    /// Its key (`client-key.pem`), PEM.
+    pub fn client_key_pem(&self) -> &str {
+        &self.client_key_pem
+    }
+
+    /// Whether `invoicerequest` adds a blinded path (see [`DoubleOptions::blinded_paths`]).
+    pub fn set_blinded_paths(&self, on: bool) {
+        self.shared.state().blinded_paths = on;
     }
 
     /// Why the node aborted, if a test made it (a disable during an in-flight payment, or a
@@ -203,15 +259,23 @@ impl ClnDouble {
         if let Some(s) = serving {
             s.stop().await;
         }
+        let grpc = self.grpc_serving.lock().expect("lock").take();
+        if let Some(s) = grpc {
+            s.stop().await;
+        }
     }
 
     /// Listens again on the same port, with the same state.
     pub async fn come_back(&self) -> std::io::Result<()> {
-        if self.serving.lock().expect("lock").is_some() {
-            return Ok(());
+        if self.serving.lock().expect("lock").is_none() {
+            let serving = server::serve(self.shared.clone(), self.addr).await?;
+            *self.serving.lock().expect("lock") = Some(serving);
         }
-        let serving = server::serve(self.shared.clone(), self.addr).await?;
-        *self.serving.lock().expect("lock") = Some(serving);
+        if self.grpc_serving.lock().expect("lock").is_none() {
+            let serving =
+                grpc::serve(self.shared.clone(), self.grpc_tls.clone(), self.grpc_addr).await?;
+            *self.grpc_serving.lock().expect("lock") = Some(serving);
+        }
         Ok(())
     }
 
@@ -232,6 +296,21 @@ impl ClnDouble {
             .invreqs
             .iter()
             .map(|(k, r)| (k.clone(), r.active, r.used, r.label.clone()))
+            .collect()
+    }
+
+    /// The stored invoice requests' descriptions: `(invreq_id, offer_description)`, sorted by id.
+    pub fn invoice_request_descriptions(&self) -> Vec<(String, String)> {
+        self.shared
+            .state()
+            .invreqs
+            .iter()
+            .map(|(k, r)| {
+                let description = invreqd::bolt12::InvoiceRequest::decode(&r.bolt12)
+                    .map(|d| d.description().to_owned())
+                    .unwrap_or_default();
+                (k.clone(), description)
+            })
             .collect()
     }
 

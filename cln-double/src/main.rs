@@ -25,6 +25,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     std::fs::create_dir_all(&dir)?;
     std::fs::write(dir.join("ca.pem"), double.ca_pem())?;
     std::fs::write(dir.join("rune"), double.rune())?;
+    std::fs::write(dir.join("client.pem"), double.client_cert_pem())?;
+    std::fs::write(dir.join("client-key.pem"), double.client_key_pem())?;
     println!(
         "cln-double listening on {} (node id {})",
         double.url(),
@@ -35,6 +37,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         double.url(),
         dir.join("ca.pem").display(),
         dir.join("rune").display()
+    );
+    println!(
+        "or (built with --features grpc): invreqd --node cln-grpc --cln-grpc-url {} --cln-ca-cert {} --cln-client-cert {} --cln-client-key {}",
+        double.grpc_url(),
+        dir.join("ca.pem").display(),
+        dir.join("client.pem").display(),
+        dir.join("client-key.pem").display()
     );
     tokio::signal::ctrl_c().await?;
     Ok(())

@@ -118,6 +118,11 @@ pub struct Serving {
 }
 
 impl Serving {
+    /// A server task listening on `addr`.
+    pub fn new(addr: SocketAddr, task: JoinHandle<()>) -> Self {
+        Self { addr, task }
+    }
+
     /// Closes the listener and every connection.
     pub async fn stop(self) {
         self.task.abort();
@@ -222,7 +227,6 @@ async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> std::io::Result<
             &RpcError::new(-32601, format!("Unknown command '{method}'")),
         ));
     }
-    let method = method.to_owned();
     let bytes = axum::body::to_bytes(Body::new(req.into_body()), 1 << 20)
         .await
         .map_err(std::io::Error::other)?;
@@ -230,6 +234,29 @@ async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> std::io::Result<
         Ok(p) => p,
         Err(e) => return Ok(error(500, &e)),
     };
+    Ok(match dispatch(&shared, method, params).await {
+        Outcome::Answer(Ok(v)) => reply(201, &v),
+        Outcome::Answer(Err(e)) => error(500, &e),
+        Outcome::Lost(why) => return Err(std::io::Error::other(why)),
+    })
+}
+
+/// What became of one call, whatever the transport.
+pub enum Outcome {
+    /// The node's answer.
+    Answer(Result<Value, RpcError>),
+    /// No answer: the connection is to be cut (the call may or may not have run).
+    Lost(&'static str),
+}
+
+/// Runs one method with the fault knobs applied: counted, delayed, failed, dropped or answered
+/// with a foreign request as told. Shared by clnrest and gRPC.
+pub async fn dispatch(shared: &Arc<Shared>, method: &str, params: Map<String, Value>) -> Outcome {
+    // A crashed lightningd answers nothing any more, on any transport.
+    if shared.check_alive().is_err() {
+        return Outcome::Lost("lightningd crashed");
+    }
+    let method = method.to_owned();
     *shared
         .calls
         .lock()
@@ -237,17 +264,16 @@ async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> std::io::Result<
         .entry(method.clone())
         .or_default() += 1;
     if method == "wait" {
-        let answer = wait(&shared, &params).await;
-        shared.check_alive()?;
-        return Ok(match answer {
-            Ok(v) => reply(201, &v),
-            Err(e) => error(500, &e),
-        });
+        let answer = wait(shared, &params).await;
+        if shared.check_alive().is_err() {
+            return Outcome::Lost("lightningd crashed");
+        }
+        return Outcome::Answer(answer);
     }
     let fault = shared.faults().take(&method);
     match &fault {
-        Some(Fault::Fail(e)) => return Ok(error(500, e)),
-        Some(Fault::LoseRequest) => return Err(std::io::Error::other("request lost")),
+        Some(Fault::Fail(e)) => return Outcome::Answer(Err(e.clone())),
+        Some(Fault::LoseRequest) => return Outcome::Lost("request lost"),
         _ => {}
     }
     let delay_before = match &fault {
@@ -257,7 +283,7 @@ async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> std::io::Result<
     // Runs in its own task: like lightningd, the node finishes a command whose caller left.
     let guard = InFlight::new(shared.clone());
     let runner = shared.clone();
-    let result = tokio::spawn(async move {
+    let result = match tokio::spawn(async move {
         let _guard = guard;
         if let Some(d) = delay_before {
             tokio::time::sleep(d).await;
@@ -267,8 +293,13 @@ async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> std::io::Result<
         out
     })
     .await
-    .map_err(std::io::Error::other)?;
-    shared.check_alive()?;
+    {
+        Ok(r) => r,
+        Err(_) => return Outcome::Lost("the call's task failed"),
+    };
+    if shared.check_alive().is_err() {
+        return Outcome::Lost("lightningd crashed");
+    }
     let result = match (&fault, result) {
         (Some(Fault::ForeignAnswer), Ok(mut v)) => {
             v["bolt12"] = Value::String(shared.state().foreign_invreq());
@@ -278,13 +309,10 @@ async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> std::io::Result<
     };
     match fault {
         Some(Fault::DelayAfter(d)) => tokio::time::sleep(d).await,
-        Some(Fault::DropAnswer) => return Err(std::io::Error::other("answer dropped")),
+        Some(Fault::DropAnswer) => return Outcome::Lost("answer dropped"),
         _ => {}
     }
-    Ok(match result {
-        Ok(v) => reply(201, &v),
-        Err(e) => error(500, &e),
-    })
+    Outcome::Answer(result)
 }
 
 fn parse_params(bytes: &[u8]) -> Result<Map<String, Value>, RpcError> {

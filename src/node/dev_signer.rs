@@ -125,6 +125,7 @@ impl Node for DevSigner {
             used: false,
             single_use: true,
             bolt12: String::new(),
+            label: None,
         })
     }
 

@@ -6,7 +6,9 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 
-use super::{Node, NodeError, NodeInfo, NodeInvoiceRequest, NodePayment};
+use super::{
+    BuildMode, Node, NodeBuiltRequest, NodeError, NodeInfo, NodeInvoiceRequest, NodePayment,
+};
 use crate::bolt12::{InvoiceRequest, UnsignedInvoiceRequest};
 use crate::metrics;
 
@@ -39,6 +41,19 @@ impl Node for Instrumented {
 
     fn signs_locally(&self) -> bool {
         self.inner.signs_locally()
+    }
+
+    fn build_mode(&self) -> BuildMode {
+        self.inner.build_mode()
+    }
+
+    async fn create_built(
+        &self,
+        request: &NodeBuiltRequest,
+    ) -> Result<NodeInvoiceRequest, NodeError> {
+        let started = Instant::now();
+        let result = self.inner.create_built(request).await;
+        observe("create_built", started, result)
     }
 
     async fn sign_and_store(

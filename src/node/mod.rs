@@ -2,6 +2,8 @@
 //!
 //! [`Node`] is the contract; [`dev_signer::DevSigner`] is the embedded default.
 
+#[cfg(feature = "grpc")]
+pub mod cln_grpc;
 pub mod cln_rest;
 pub mod dev_signer;
 pub mod instrumented;
@@ -36,6 +38,40 @@ pub struct NodeInvoiceRequest {
     pub single_use: bool,
     /// The signed `lnr1…` string.
     pub bolt12: String,
+    /// The node's label for it (in node-built mode: the service's own key for the record).
+    pub label: Option<String>,
+}
+
+/// Who builds the BOLT12 invoice request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum BuildMode {
+    /// The service builds it with `invreq_payer_id` = the node id; the node signs and stores it
+    /// (`createinvoicerequest`). Its `invreq_id` is known before the node is called. No blinded
+    /// path: the payee must reach the node directly.
+    #[default]
+    ServiceBuilt,
+    /// The node builds, signs and stores it (CLN's `invoicerequest`), adding a blinded path
+    /// (`invreq_paths`) when it is not publicly reachable. Its `invreq_id` is known only from
+    /// the answer, so the record is found again by its label.
+    NodeBuilt,
+}
+
+/// What the service asks a node to build (CLN's `invoicerequest` parameters).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NodeBuiltRequest {
+    /// `invreq_amount`, msat.
+    pub amount_msat: u64,
+    /// `offer_description`.
+    pub description: String,
+    /// `offer_issuer`.
+    pub issuer: Option<String>,
+    /// `offer_absolute_expiry`, seconds since 1970.
+    pub absolute_expiry: Option<u64>,
+    /// Whether it becomes inactive after one payment.
+    pub single_use: bool,
+    /// The node label: the service's own key for the record, to find it again after a lost
+    /// answer (`listinvoicerequests` has no label filter: the caller pages through it).
+    pub label: String,
 }
 
 /// One part of a payment the node made (or is making) for an invoice: one `listsendpays` row.
@@ -131,6 +167,24 @@ pub trait Node: Send + Sync + 'static {
     /// Whether signing happens in this process with nothing stored elsewhere (no pending step needed).
     fn signs_locally(&self) -> bool {
         false
+    }
+
+    /// Who builds the requests this node keeps (default: the service).
+    fn build_mode(&self) -> BuildMode {
+        BuildMode::ServiceBuilt
+    }
+
+    /// Has the node build, sign and store an invoice request (CLN's `invoicerequest`); the
+    /// caller verifies what comes back.
+    ///
+    /// # Errors
+    /// [`NodeError::Unsupported`] for a node that only signs what the service builds; otherwise
+    /// as [`Node::sign_and_store`].
+    async fn create_built(
+        &self,
+        _request: &NodeBuiltRequest,
+    ) -> Result<NodeInvoiceRequest, NodeError> {
+        Err(NodeError::Unsupported("build invoice requests itself"))
     }
 
     /// Signs the unsigned request with the node key and keeps it, so the node will pay its invoice.

@@ -306,6 +306,15 @@ impl Service {
         binding: Option<&IdempotencyBinding<'_>>,
     ) -> Result<InvoiceRequestView, ServiceError> {
         let claim_page = req.claim_page;
+        if self.node.build_mode() == crate::node::BuildMode::NodeBuilt {
+            let mut view = self.create_node_built(tenant, policy, req, binding).await?;
+            // The id is known only now. Should the token fail, the request stands (its key
+            // replays it) and the error says the store failed.
+            if claim_page {
+                view.claim_token = Some(self.issue_claim_token(&view.record.invreq_id).await?);
+            }
+            return Ok(view);
+        }
         let info = self.node.info();
         let mut metadata = [0u8; 16];
         rand::thread_rng().fill_bytes(&mut metadata);
@@ -458,7 +467,7 @@ impl Service {
         })
     }
 
-    async fn insert(
+    pub(super) async fn insert(
         &self,
         record: &InvoiceRequestRecord,
         policy: &SpendingPolicy,
@@ -579,6 +588,17 @@ impl Service {
         let Some(held) = held.into_iter().find(|n| n.invreq_id == record.invreq_id) else {
             if record.submitted.is_some() {
                 // "Could not create" yet absent, or a node that cannot say: not final.
+                return Ok(Settled::Unknown);
+            }
+            // A node-built record is pending under our own key, which the node holds as a label
+            // (looked for in either build mode, so that a switch of mode loses nothing).
+            if let Some(view) = self.settle_by_label(record).await? {
+                return Ok(Settled::Created(Box::new(view)));
+            }
+            // The node finishes a command whose caller left: until twice the node timeout has
+            // passed, a create may still land under its label. Not final yet.
+            let grace = (2 * self.config.node_timeout).as_millis().div_ceil(1000) as u64;
+            if unix_now() < record.created_at.saturating_add(grace) {
                 return Ok(Settled::Unknown);
             }
             self.fail(&record.invreq_id).await?;

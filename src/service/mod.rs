@@ -10,6 +10,7 @@ mod events;
 mod expiry;
 mod keys;
 mod new_request;
+mod node_built;
 mod payments;
 mod reconcile;
 mod text;
@@ -30,6 +31,7 @@ pub use events::{
 };
 pub use keys::{AuthError, CreatedKey, KeyService, NewKey};
 pub use new_request::{FIELDS, Limits, NewInvoiceRequest};
+pub use node_built::{node_label, verify_built};
 pub use payments::{CREATED_COUNTER, Payment, PaymentStatus, UPDATED_COUNTER, aggregate};
 pub use text::{Description, Issuer, Label};
 

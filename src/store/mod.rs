@@ -9,6 +9,7 @@ mod error;
 mod events;
 mod keys;
 mod model;
+mod node_built;
 mod stats;
 
 use std::str::FromStr;

@@ -11,7 +11,8 @@ use invreqd::startup::Application;
 use serde_json::{Value, json};
 
 use crate::cln_support::{
-    cln_node, service_on, spawn_cln_app, spawn_cln_app_with, start_double, start_double_with,
+    NodePath, cln_node, service_on, spawn_cln_app, spawn_cln_app_on, spawn_cln_app_with,
+    start_double, start_double_with,
 };
 use crate::helpers::{TestApp, assert_problem, spawn_app};
 
@@ -20,6 +21,7 @@ use crate::helpers::{TestApp, assert_problem, spawn_app};
 async fn end_to_end(
     app: &TestApp,
     node_view: impl Fn(&str) -> Option<(bool, bool, Option<String>)>,
+    path: Option<NodePath>,
 ) {
     let created = app
         .create_ok(&json!({"amount": "10000sat", "description": "e2e", "issuer": "tests", "label": "e2e-1"}))
@@ -38,7 +40,13 @@ async fn end_to_end(
     assert_eq!(signed.amount_msat(), 10_000_000);
     if let Some((active, used, label)) = node_view(&id) {
         assert!(active && !used);
-        assert_eq!(label.as_deref(), Some("e2e-1"));
+        if path.is_some_and(NodePath::node_built) {
+            // Node-built: the node's label is the service's own key for the record.
+            let label = label.expect("a node label");
+            assert!(label.starts_with("invreqd-"), "{label}");
+        } else {
+            assert_eq!(label.as_deref(), Some("e2e-1"));
+        }
     }
 
     let path = format!("/v1/invoicerequests/{id}");
@@ -79,18 +87,26 @@ fn node_view(double: &ClnDouble) -> impl Fn(&str) -> Option<(bool, bool, Option<
 #[tokio::test]
 async fn end_to_end_with_the_dev_signer() {
     let app = spawn_app().await;
-    end_to_end(&app, |_| None).await;
+    end_to_end(&app, |_| None, None).await;
 }
 
-#[tokio::test]
-async fn end_to_end_with_cln_over_https() {
+crate::on_every_cln_path!(end_to_end_with_cln, super::end_to_end_on);
+
+async fn end_to_end_on(path: NodePath) {
     let double = start_double().await;
-    let app = spawn_cln_app(&double).await;
-    end_to_end(&app, node_view(&double)).await;
-    assert_eq!(
-        double.calls("createinvoicerequest"),
-        crate::cln_support::RUNE_PROBES + 1
-    );
+    let app = spawn_cln_app_on(&double, path, |_| {}).await;
+    end_to_end(&app, node_view(&double), Some(path)).await;
+    // clnrest's start-up probes the rune's create method once; gRPC has no runes to probe.
+    let probes = match path {
+        NodePath::Grpc => 0,
+        _ => crate::cln_support::RUNE_PROBES,
+    };
+    assert_eq!(double.calls(path.create_method()), probes + 1);
+    let other = match path {
+        NodePath::RestServiceBuilt => "invoicerequest",
+        _ => "createinvoicerequest",
+    };
+    assert_eq!(double.calls(other), 0, "one create method per path");
 }
 
 #[tokio::test]

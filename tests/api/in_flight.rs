@@ -6,7 +6,9 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::cln_support::{RUNE_PROBES, cln_args, service_on, spawn_cln_app, start_double};
+use crate::cln_support::{
+    NodePath, RUNE_PROBES, cln_args, service_on, spawn_cln_app, spawn_cln_app_on, start_double,
+};
 use crate::helpers::{TestApp, assert_problem, start};
 
 async fn get(app: &TestApp, id: &str) -> Value {
@@ -36,10 +38,19 @@ async fn create(app: &TestApp, body: Value) -> String {
         .to_string()
 }
 
-#[tokio::test]
-async fn delete_during_a_pending_payment_is_409_and_never_reaches_the_node() {
+crate::on_every_cln_path!(
+    delete_during_a_pending_payment_is_409_and_never_reaches_the_node,
+    super::delete_during_pending_payment
+);
+
+async fn delete_during_pending_payment(path: NodePath) {
     let double = start_double().await;
-    let app = spawn_cln_app(&double).await;
+    let app = spawn_cln_app_on(&double, path, |_| {}).await;
+    // clnrest's start-up probes the rune with one harmless disable; gRPC has no runes.
+    let probes = match path {
+        NodePath::Grpc => 0,
+        _ => RUNE_PROBES,
+    };
     for single_use in [true, false] {
         let id = create(
             &app,
@@ -58,7 +69,7 @@ async fn delete_during_a_pending_payment_is_409_and_never_reaches_the_node() {
         )
         .await;
         assert_eq!(p["invreq_id"], id.as_str());
-        assert_eq!(double.calls("disableinvoicerequest"), RUNE_PROBES);
+        assert_eq!(double.calls("disableinvoicerequest"), probes);
         // Once it settled, the node decides: single-use is paid, multi-use can be disabled.
         assert!(double.complete_payment(&pay.payment_hash));
         until(&app, &id, Duration::from_secs(2), |b| b["used"] == true).await;
@@ -69,7 +80,7 @@ async fn delete_during_a_pending_payment_is_409_and_never_reaches_the_node() {
             assert_eq!(res.status(), 200);
         }
     }
-    assert_eq!(double.calls("disableinvoicerequest"), RUNE_PROBES + 1);
+    assert_eq!(double.calls("disableinvoicerequest"), probes + 1);
     assert!(double.crashed().is_none());
 }
 

@@ -12,6 +12,7 @@ mod helpers;
 mod idempotency;
 mod in_flight;
 mod limits;
+mod node_built;
 mod node_checks;
 mod payments;
 mod postgres;

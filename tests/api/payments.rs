@@ -7,7 +7,7 @@ use cln_double::PayError;
 use invreqd::service::{CREATED_COUNTER, UPDATED_COUNTER};
 use serde_json::{Value, json};
 
-use crate::cln_support::{cln_args, service_on, spawn_cln_app, start_double};
+use crate::cln_support::{NodePath, cln_args_on, service_on_path, spawn_cln_app_on, start_double};
 use crate::helpers::{TestApp, start};
 
 /// Polls GET until `pred` holds or `within` passes; returns the last body.
@@ -27,10 +27,14 @@ async fn poll(app: &TestApp, id: &str, within: Duration, pred: impl Fn(&Value) -
     }
 }
 
-#[tokio::test]
-async fn a_payment_appears_within_one_second_and_a_second_one_is_refused() {
+crate::on_every_cln_path!(
+    a_payment_appears_within_one_second_and_a_second_one_is_refused,
+    super::payment_appears_and_a_second_is_refused
+);
+
+async fn payment_appears_and_a_second_is_refused(path: NodePath) {
     let double = start_double().await;
-    let app = spawn_cln_app(&double).await;
+    let app = spawn_cln_app_on(&double, path, |_| {}).await;
     let created = app
         .create_ok(&json!({"amount": "5000sat", "description": "withdrawal"}))
         .await;
@@ -74,7 +78,7 @@ async fn a_payment_appears_within_one_second_and_a_second_one_is_refused() {
         "{again:?}"
     );
     tokio::time::sleep(Duration::from_millis(200)).await;
-    let store = service_on(&double, app.data_dir.path()).await;
+    let store = service_on_path(&double, app.data_dir.path(), path).await;
     let parts = store.store().payment_parts(&id).await.unwrap();
     assert_eq!(parts.len(), 1);
     assert_eq!(parts[0].payment_hash, paid.payment_hash);
@@ -87,10 +91,11 @@ async fn a_payment_appears_within_one_second_and_a_second_one_is_refused() {
     .await;
 }
 
-#[tokio::test]
-async fn paying_then_failed_then_paid() {
+crate::on_every_cln_path!(paying_then_failed_then_paid, super::paying_failed_paid);
+
+async fn paying_failed_paid(path: NodePath) {
     let double = start_double().await;
-    let app = spawn_cln_app(&double).await;
+    let app = spawn_cln_app_on(&double, path, |_| {}).await;
     let created = app
         .create_ok(&json!({"amount": 3000, "description": "retry", "single_use": true}))
         .await;
@@ -120,10 +125,14 @@ async fn paying_then_failed_then_paid() {
     assert_eq!(body["payment"]["payment_hash"], second.payment_hash);
 }
 
-#[tokio::test]
-async fn a_restarted_service_resumes_from_its_stored_indexes() {
+crate::on_every_cln_path!(
+    a_restarted_service_resumes_from_its_stored_indexes,
+    super::resumes_from_stored_indexes
+);
+
+async fn resumes_from_stored_indexes(path: NodePath) {
     let double = start_double().await;
-    let app = spawn_cln_app(&double).await;
+    let app = spawn_cln_app_on(&double, path, |_| {}).await;
     let a = app
         .create_ok(&json!({"amount": 1000, "description": "a"}))
         .await["invreq_id"]
@@ -145,13 +154,13 @@ async fn a_restarted_service_resumes_from_its_stored_indexes() {
 
     // Paid while the service was down: a multi-use request stays active and becomes used.
     let paid_b = double.simulate_payment(&b, 900).unwrap();
-    let app = start(cln_args(&double, dir.path()), dir).await;
+    let app = start(cln_args_on(&double, dir.path(), path), dir).await;
     let body = poll(&app, &b, Duration::from_secs(2), |v| v["used"] == true).await;
     assert_eq!(body["used"], true, "{body}");
     assert_eq!(body["active"], true);
     assert_eq!(body["status"], "open");
     assert_eq!(body["payment"]["payment_hash"], paid_b.payment_hash);
-    let service = service_on(&double, app.data_dir.path()).await;
+    let service = service_on_path(&double, app.data_dir.path(), path).await;
     let store = service.store();
     assert_eq!(store.counter(CREATED_COUNTER).await.unwrap(), 2);
     assert_eq!(store.counter(UPDATED_COUNTER).await.unwrap(), 2);
@@ -165,10 +174,14 @@ async fn poll_body(app: &TestApp, id: &str, pred: impl Fn(&Value) -> bool) -> Va
     body
 }
 
-#[tokio::test]
-async fn a_two_part_payment_of_2_500_000_sat_reads_exactly_what_the_node_moved() {
+crate::on_every_cln_path!(
+    a_two_part_payment_of_2_500_000_sat_reads_exactly_what_the_node_moved,
+    super::two_parts_read_as_moved
+);
+
+async fn two_parts_read_as_moved(path: NodePath) {
     let double = start_double().await;
-    let app = spawn_cln_app(&double).await;
+    let app = spawn_cln_app_on(&double, path, |_| {}).await;
     let id = app
         .create_ok(&json!({"amount": "2500000sat", "description": "payout", "single_use": false}))
         .await["invreq_id"]
@@ -206,10 +219,14 @@ async fn a_two_part_payment_of_2_500_000_sat_reads_exactly_what_the_node_moved()
     assert!(double.crashed().is_none());
 }
 
-#[tokio::test]
-async fn a_multi_use_request_paid_twice_lists_both_payments_and_their_total() {
+crate::on_every_cln_path!(
+    a_multi_use_request_paid_twice_lists_both_payments_and_their_total,
+    super::multi_use_paid_twice
+);
+
+async fn multi_use_paid_twice(path: NodePath) {
     let double = start_double().await;
-    let app = spawn_cln_app(&double).await;
+    let app = spawn_cln_app_on(&double, path, |_| {}).await;
     let id = app
         .create_ok(&json!({"amount": "3000sat", "description": "twice", "single_use": false}))
         .await["invreq_id"]
@@ -244,10 +261,14 @@ async fn a_multi_use_request_paid_twice_lists_both_payments_and_their_total() {
     assert_eq!(row["amount_paid_msat"], 6_000_000);
 }
 
-#[tokio::test]
-async fn a_single_use_request_refuses_a_split_and_a_retry_under_the_same_hash_pays_it() {
+crate::on_every_cln_path!(
+    a_single_use_request_refuses_a_split_and_a_retry_under_the_same_hash_pays_it,
+    super::single_use_split_and_retry
+);
+
+async fn single_use_split_and_retry(path: NodePath) {
     let double = start_double().await;
-    let app = spawn_cln_app(&double).await;
+    let app = spawn_cln_app_on(&double, path, |_| {}).await;
     let id = app
         .create_ok(&json!({"amount": "5000sat", "description": "split"}))
         .await["invreq_id"]

@@ -1,11 +1,12 @@
 //! Core Lightning over clnrest (`--node cln-rest`): the node signs and stores the requests the
-//! service builds (`createinvoicerequest`), lists and disables them, and reports its payments.
+//! service builds (`createinvoicerequest`), or in node-built mode (`--cln-build-mode node`)
+//! builds them itself (`invoicerequest`); it lists and disables them, and reports its payments.
 //!
 //! Errors are mapped by CLN's `code` per method (notes/cln-api.md): -32602 bad parameters,
 //! -1 "Could not create invoice_request!" / "Unknown invoice_request", 1001 not active;
 //! HTTP 401/403 is a refused rune. The rune is never logged.
 
-mod payments;
+pub(crate) mod payments;
 mod transport;
 mod version;
 
@@ -19,7 +20,9 @@ use serde_json::{Value, json};
 pub use transport::{CallError, RpcError, Rune, Transport};
 pub use version::LabelParam;
 
-use super::{Node, NodeError, NodeInfo, NodeInvoiceRequest, NodePayment};
+use super::{
+    BuildMode, Node, NodeBuiltRequest, NodeError, NodeInfo, NodeInvoiceRequest, NodePayment,
+};
 use crate::bolt12::{InvoiceRequest, Network, PublicKey, UnsignedInvoiceRequest};
 
 /// How to reach the node.
@@ -35,6 +38,8 @@ pub struct ClnRestConfig {
     pub network: Network,
     /// How long one call may take.
     pub timeout: Duration,
+    /// Who builds the requests (default: the service).
+    pub build_mode: BuildMode,
 }
 
 /// A Core Lightning node behind clnrest.
@@ -44,10 +49,11 @@ pub struct ClnRest {
     /// Whether the label parameter is `label` (else `recurrence_label`); flips after a retry.
     label_is_new: AtomicBool,
     timeout: Duration,
+    build_mode: BuildMode,
 }
 
 /// CLN's name of a chain.
-fn network_of(name: &str) -> Option<Network> {
+pub(crate) fn network_of(name: &str) -> Option<Network> {
     Some(match name {
         "bitcoin" => Network::Bitcoin,
         "testnet" => Network::Testnet,
@@ -129,6 +135,7 @@ impl ClnRest {
             },
             label_is_new: AtomicBool::new(label == LabelParam::Label),
             timeout: cfg.timeout,
+            build_mode: cfg.build_mode,
         })
     }
 
@@ -153,10 +160,15 @@ impl ClnRest {
             ),
             ("listinvoicerequests", json!({"invreq_id": zero})),
             ("disableinvoicerequest", json!({"invreq_id": zero})),
-            (
-                "createinvoicerequest",
-                json!({"bolt12": "", "savetodb": false}),
-            ),
+            // The create method of the build mode, with parameters it refuses before creating
+            // anything (the rune is checked on the method first).
+            match self.build_mode {
+                BuildMode::ServiceBuilt => (
+                    "createinvoicerequest",
+                    json!({"bolt12": "", "savetodb": false}),
+                ),
+                BuildMode::NodeBuilt => ("invoicerequest", json!({"amount": "not-an-amount"})),
+            },
         ];
         let mut missing = Vec::new();
         let timeout = self.timeout.max(STARTUP_TIMEOUT);
@@ -170,6 +182,15 @@ impl ClnRest {
             }
         }
         Ok(missing)
+    }
+
+    /// The method that creates requests in this build mode: `createinvoicerequest`
+    /// (service-built) or `invoicerequest` (node-built).
+    pub fn create_method(&self) -> &'static str {
+        match self.build_mode {
+            BuildMode::ServiceBuilt => "createinvoicerequest",
+            BuildMode::NodeBuilt => "invoicerequest",
+        }
     }
 
     /// The label parameter name in use.
@@ -217,6 +238,7 @@ fn invoice_request(v: &Value) -> Result<NodeInvoiceRequest, NodeError> {
         used: b("used")?,
         single_use: b("single_use")?,
         bolt12: s("bolt12")?,
+        label: v.get("label").and_then(Value::as_str).map(str::to_owned),
     })
 }
 
@@ -224,6 +246,34 @@ fn invoice_request(v: &Value) -> Result<NodeInvoiceRequest, NodeError> {
 impl Node for ClnRest {
     fn info(&self) -> &NodeInfo {
         &self.info
+    }
+
+    fn build_mode(&self) -> BuildMode {
+        self.build_mode
+    }
+
+    async fn create_built(
+        &self,
+        request: &NodeBuiltRequest,
+    ) -> Result<NodeInvoiceRequest, NodeError> {
+        // Amounts go as plain msat integers; CLN's own parser reads them exactly.
+        let mut params = json!({
+            "amount": request.amount_msat,
+            "description": request.description,
+            "label": request.label,
+            "single_use": request.single_use,
+        });
+        if let Some(issuer) = &request.issuer {
+            params["issuer"] = json!(issuer);
+        }
+        if let Some(expiry) = request.absolute_expiry {
+            params["absolute_expiry"] = json!(expiry);
+        }
+        let v = self
+            .call("invoicerequest", params)
+            .await
+            .map_err(|e| flatten("invoicerequest", e))?;
+        invoice_request(&v)
     }
 
     async fn sign_and_store(

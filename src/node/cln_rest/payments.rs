@@ -100,7 +100,7 @@ pub fn pays(p: &NodePayment, invreq_id: &str) -> bool {
         .is_some_and(|id| hex::encode(id).eq_ignore_ascii_case(invreq_id))
 }
 
-fn payment(v: &Value) -> Result<NodePayment, NodeError> {
+pub(crate) fn payment(v: &Value) -> Result<NodePayment, NodeError> {
     let bad = |name: &str| NodeError::Other(format!("listsendpays: bad or missing `{name}`"));
     let u = |name: &str| v.get(name).and_then(Value::as_u64);
     let s = |name: &str| v.get(name).and_then(Value::as_str).map(str::to_owned);
