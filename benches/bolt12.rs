@@ -66,7 +66,7 @@ fn bolt12(c: &mut Criterion) {
     c.bench_function("amount_parse (4 forms)", |b| {
         b.iter(|| {
             for a in &amounts {
-                black_box(Amount::parse(black_box(a)).unwrap());
+                black_box(serde_json::from_value::<Amount>(black_box(a).clone()).unwrap());
             }
         })
     });

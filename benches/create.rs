@@ -1,6 +1,7 @@
 //! The service in-process on a temporary SQLite file with the dev signer: the whole create path
 //! (validate → build → sign → store), and the reads the API serves (one record, a page of 100).
 
+use invreqd::api::invoicerequests::CreateInvoiceRequest;
 use std::sync::Arc;
 
 use criterion::{Criterion, black_box, criterion_group, criterion_main};
@@ -52,7 +53,11 @@ async fn service(dir: &std::path::Path) -> Service {
 }
 
 async fn create(svc: &Service, body: &Map<String, Value>, limits: &Limits) -> String {
-    let req = NewInvoiceRequest::parse(body, limits, invreqd::service::unix_now()).unwrap();
+    let dto: CreateInvoiceRequest = serde_json::from_value(Value::Object(body.clone())).unwrap();
+    let req = NewInvoiceRequest::try_from(dto)
+        .unwrap()
+        .within(limits, invreqd::service::unix_now())
+        .unwrap();
     match svc
         .create_idempotent(
             DEFAULT_TENANT,

@@ -41,7 +41,7 @@ command -v curl >/dev/null 2>&1 || { echo "curl is required" >&2; exit 1; }
 
 # --- build -----------------------------------------------------------------------------------------
 log "building release"
-cargo build --release -p invreqd --bin invreqd >&2
+cargo build --release -p invreqd --bin invreqd --features load-test >&2
 TARGET_DIR=$(cargo metadata --format-version 1 --no-deps | grep -o '"target_directory":"[^"]*"' | cut -d'"' -f4)
 BIN="$TARGET_DIR/release/invreqd"
 

@@ -1,11 +1,12 @@
-//! Configuration from flags and `INVREQD_*` environment variables (clap).
+//! Settings of `serve` from flags and `INVREQD_*` environment variables (clap), and what they
+//! become for each layer. The command grammar around them is in [`crate::cli`].
 
 use std::net::SocketAddr;
 use std::num::NonZeroU32;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, Parser, ValueEnum};
 
 use crate::api::ApiOptions;
 use crate::api::auth::RateLimit;
@@ -15,44 +16,6 @@ use crate::server::tls::TlsFiles;
 use crate::service::webhooks::{DestinationPolicy, RetrySchedule, WebhookSettings};
 use crate::service::{EventSettings, Limits, MAX_MSAT, ServiceConfig};
 use crate::store::StoreOptions;
-
-/// invreqd: BOLT12 invoice requests over HTTP, on top of Core Lightning.
-#[derive(Debug, Parser)]
-#[command(name = "invreqd", version, args_conflicts_with_subcommands = true)]
-pub struct Cli {
-    /// What to do (default: serve).
-    #[command(subcommand)]
-    pub command: Option<Command>,
-    /// Settings of `serve`, when no command is given.
-    #[command(flatten)]
-    pub serve: ServeArgs,
-}
-
-/// The commands.
-#[derive(Debug, Subcommand)]
-pub enum Command {
-    /// Run the HTTP service (the default).
-    Serve(Box<ServeArgs>),
-    /// Print the OpenAPI document.
-    Openapi,
-    /// Decode an lnr1… string and print its fields as JSON.
-    Decode {
-        /// The lnr1… string.
-        bolt12: String,
-    },
-    /// Manage API keys in the configured database.
-    Keys(crate::cli::keys::KeysCommand),
-    /// Seed a store with signed invoice requests (load testing).
-    #[command(hide = true)]
-    BenchSeed(Box<crate::bench::SeedArgs>),
-    /// Print what one BIP340 signature costs here (load testing).
-    #[command(hide = true)]
-    BenchSign {
-        /// Signatures to time.
-        #[arg(long, default_value_t = 20_000)]
-        iterations: u32,
-    },
-}
 
 /// The database URL for a data directory when none is configured: a SQLite file in it.
 pub fn default_database_url(data_dir: &Path) -> String {
@@ -294,7 +257,9 @@ pub struct ServeArgs {
     /// `Content-Length` is then answered 400 `invalid_body`.
     #[arg(long, env = "INVREQD_BODY_READ_TIMEOUT_SECS", default_value_t = 10)]
     pub body_read_timeout_secs: u64,
-    /// Serve `GET /bench/ceiling`, a bare JSON route for load-test baselines.
+    /// Serve `GET /bench/ceiling`, a bare JSON route for load-test baselines (only built with
+    /// the `load-test` feature).
+    #[cfg(feature = "load-test")]
     #[arg(long, hide = true)]
     pub bench_ceiling: bool,
 }
@@ -366,7 +331,6 @@ impl ServeArgs {
                 max_text_bytes: self.max_description_bytes,
                 max_expiry_secs: self.max_expiry_secs,
                 default_expiry_secs: self.default_expiry_secs,
-                ..Limits::default()
             },
             node_timeout: self.node_timeout(),
             key_cache_ttl: Duration::from_millis(self.key_cache_ms),
@@ -390,7 +354,13 @@ impl ServeArgs {
 
     /// Defaults, for tests: listen on a random loopback port, data in `data_dir`.
     pub fn for_tests(data_dir: PathBuf) -> Self {
-        let mut args = Cli::parse_from(["invreqd"]).serve;
+        /// `serve`'s flags alone, for their defaults.
+        #[derive(Parser)]
+        struct Defaults {
+            #[command(flatten)]
+            serve: ServeArgs,
+        }
+        let mut args = Defaults::parse_from(["invreqd"]).serve;
         args.listen = "127.0.0.1:0".parse().expect("valid address");
         args.data_dir = data_dir;
         args.shutdown_delay_secs = 0;

@@ -1,5 +1,5 @@
 use clap::Parser;
-use invreqd::config::{Cli, Command};
+use invreqd::cli::{Cli, Command};
 use invreqd::startup::Application;
 use invreqd::{api, bolt12, telemetry};
 
@@ -30,7 +30,9 @@ async fn run() -> anyhow::Result<()> {
         }
         Some(Command::Keys(cmd)) => invreqd::cli::keys::run(cmd).await,
         Some(Command::Serve(args)) => serve(*args).await,
+        #[cfg(feature = "load-test")]
         Some(Command::BenchSeed(args)) => invreqd::bench::seed(*args).await,
+        #[cfg(feature = "load-test")]
         Some(Command::BenchSign { iterations }) => {
             let cost = invreqd::bench::signature_cost(iterations);
             println!(

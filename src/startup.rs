@@ -265,6 +265,11 @@ impl Application {
     /// Opens the store, starts the node client, binds the listener.
     pub async fn build(args: &ServeArgs) -> anyhow::Result<Self> {
         init_crypto();
+        // Settings whose sums could overflow are refused before anything is opened.
+        args.service_config()
+            .limits
+            .check()
+            .map_err(|e| anyhow::anyhow!("invalid setting: {e}"))?;
         prepare_data_dir(&args.data_dir)?;
         let store_opts = args.store_options();
         let store = Store::connect(&store_opts).await?;
@@ -296,6 +301,8 @@ impl Application {
             is_leader: Arc::new(AtomicBool::new(false)),
         };
         let router = api::router(state.clone(), &args.api_options());
+        // The load script's baseline route: only in a `load-test` build, only when asked.
+        #[cfg(feature = "load-test")]
         let router = if args.bench_ceiling {
             router.merge(crate::bench::ceiling_router())
         } else {

@@ -6,9 +6,10 @@ mod support;
 use std::collections::HashSet;
 use std::sync::Arc;
 
+use invreqd::domain::lifecycle::Move;
 use invreqd::store::{
-    ApiKeyRecord, IdempotencyClaim, InvoiceRequestRecord, ListQuery, PaymentPart, Revocation,
-    SpendingPolicy, Status, Store, StoreError, StoreOptions,
+    ApiKeyRecord, IdempotencyClaim, InvoiceRequestRecord, ListQuery, PaymentPart, PaymentStatus,
+    Revocation, SpendingPolicy, Status, Store, StoreError, StoreOptions,
 };
 
 /// A store plus what keeps its database alive.
@@ -107,9 +108,73 @@ store_suite!(
     sums_of_maximal_amounts_do_not_overflow,
     payment_parts_upsert_and_read,
     counters,
+    active_means_one_thing_in_lists_sums_and_reads,
     claim_tokens_one_live_per_request,
     revoking_never_leaves_no_admin_key,
 );
+
+/// One definition of "active" (`lifecycle::is_active`): for every status, with and without an
+/// expiry that has passed (a `paying` request past its expiry among them), the `active_only`
+/// list, the expiry sweep's selection, the outstanding sum and a read with expiry applied agree.
+async fn active_means_one_thing_in_lists_sums_and_reads(s: Store) {
+    use invreqd::domain::lifecycle::is_active;
+    let mut n = 0;
+    let mut want_active = HashSet::new();
+    let mut want_due = HashSet::new();
+    let mut want_sum = 0;
+    for status in Status::ALL {
+        for expiry in [None, Some(NOW - 1), Some(NOW), Some(NOW + 60)] {
+            n += 1;
+            let mut r = record("t", n);
+            r.status = status;
+            r.active = status.is_live();
+            r.absolute_expiry = expiry;
+            s.insert(&r).await.unwrap();
+            if is_active(status, expiry, NOW) {
+                want_active.insert(r.invreq_id.clone());
+                want_sum += r.amount_msat;
+            } else if status.is_live() && expiry.is_some() {
+                want_due.insert(r.invreq_id.clone());
+            }
+            let read = s
+                .get("t", &r.invreq_id)
+                .await
+                .unwrap()
+                .unwrap()
+                .effective(NOW);
+            assert_eq!(
+                read.status.is_live(),
+                is_active(status, expiry, NOW),
+                "{status:?} expiring {expiry:?} reads {:?}",
+                read.status
+            );
+            assert_eq!(read.active, read.status.is_live() && r.active);
+        }
+    }
+    let q = ListQuery {
+        active_only: true,
+        include_failed: true,
+        limit: 100,
+        ..Default::default()
+    };
+    let listed: HashSet<String> = s
+        .list("t", &q, NOW)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| r.invreq_id)
+        .collect();
+    assert_eq!(listed, want_active);
+    let due: HashSet<String> = s
+        .expired_active(NOW, 100)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| r.invreq_id)
+        .collect();
+    assert_eq!(due, want_due);
+    assert_eq!(s.outstanding_amount_msat(NOW).await.unwrap(), want_sum);
+}
 
 async fn insert_and_get_round_trip(s: Store) {
     let mut r = record("t", 1);
@@ -240,24 +305,18 @@ async fn transitions_only_from_expected_states(s: Store) {
     let r = record("t", 1);
     s.insert(&r).await.unwrap();
     assert!(
-        !s.transition(
+        !s.apply(
             &r.invreq_id,
-            &[Status::Pending],
-            Status::Failed,
-            false,
-            false,
+            &Move::new(&[Status::Pending], Status::Failed, false).unwrap(),
             NOW
         )
         .await
         .unwrap()
     );
     assert!(
-        s.transition(
+        s.apply(
             &r.invreq_id,
-            &[Status::Open, Status::Paying],
-            Status::Paid,
-            false,
-            true,
+            &Move::new(&[Status::Open, Status::Paying], Status::Paid, true).unwrap(),
             NOW
         )
         .await
@@ -269,12 +328,9 @@ async fn transitions_only_from_expected_states(s: Store) {
         (Status::Paid, false, true, NOW)
     );
     assert!(
-        !s.transition(
+        !s.apply(
             &r.invreq_id,
-            &[Status::Open],
-            Status::Disabled,
-            false,
-            false,
+            &Move::new(&[Status::Open], Status::Disabled, false).unwrap(),
             NOW
         )
         .await
@@ -316,12 +372,9 @@ async fn pending_then_active_or_failed(s: Store) {
         (Status::Open, true, "lnr1signed")
     );
     assert!(
-        s.transition(
+        s.apply(
             &p2.invreq_id,
-            &[Status::Pending],
-            Status::Failed,
-            false,
-            false,
+            &Move::new(&[Status::Pending], Status::Failed, false).unwrap(),
             NOW
         )
         .await
@@ -520,12 +573,9 @@ async fn a_failed_record_frees_its_label(s: Store) {
     b.label = Some("payout-9".into());
     assert!(matches!(s.insert(&b).await, Err(StoreError::LabelTaken)));
     assert!(
-        s.transition(
+        s.apply(
             &a.invreq_id,
-            &[Status::Pending],
-            Status::Failed,
-            false,
-            false,
+            &Move::new(&[Status::Pending], Status::Failed, false).unwrap(),
             NOW
         )
         .await
@@ -621,7 +671,7 @@ fn part(invreq_id: &str, partid: u64, created_index: u64) -> PaymentPart {
         groupid: 1,
         partid,
         invreq_id: invreq_id.to_owned(),
-        status: "pending".into(),
+        status: PaymentStatus::Pending,
         amount_msat: Some(1001),
         amount_sent_msat: 1002,
         preimage: None,
@@ -640,12 +690,12 @@ async fn payment_parts_upsert_and_read(s: Store) {
     s.upsert_payment_part(&p1, NOW).await.unwrap();
     s.upsert_payment_part(&p2, NOW).await.unwrap();
     // Part 2 ends first (updated_index 1), then part 1 (updated_index 2).
-    p2.status = "complete".into();
+    p2.status = PaymentStatus::Complete;
     p2.preimage = Some("b".repeat(64));
     p2.completed_at = Some(NOW + 1);
     p2.updated_index = 1;
     s.upsert_payment_part(&p2, NOW + 1).await.unwrap();
-    p1.status = "failed".into();
+    p1.status = PaymentStatus::Failed;
     p1.updated_index = 2;
     s.upsert_payment_part(&p1, NOW + 1).await.unwrap();
     assert_eq!(
@@ -658,7 +708,7 @@ async fn payment_parts_upsert_and_read(s: Store) {
         .await
         .unwrap();
     let mut late = p2.clone();
-    late.status = "failed".into();
+    late.status = PaymentStatus::Failed;
     late.updated_index = 9;
     s.upsert_payment_part(&late, NOW + 2).await.unwrap();
     assert_eq!(s.payment_parts(&r.invreq_id).await.unwrap(), vec![p1, p2]);

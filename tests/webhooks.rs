@@ -728,6 +728,115 @@ async fn the_event_log_pages_through_every_event_in_order() {
     }
 }
 
+/// The (type, invreq_id) pairs of the tenant's events, in order.
+async fn event_pairs(client: &reqwest::Client, p: &Proc) -> Vec<(String, String)> {
+    all_events(client, p, 100, None)
+        .await
+        .iter()
+        .map(|e| {
+            (
+                e["type"].as_str().unwrap().to_owned(),
+                e["data"]["invreq_id"].as_str().unwrap_or("").to_owned(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn node_built_creates_emit_their_events_on_every_path() {
+    // With the node building (`invoicerequest`), a create opens the record under the node's id
+    // (a re-key): that move, and the one that follows a request the node already holds paid,
+    // write their events like every other move.
+    invreqd::startup::init_crypto();
+    let double = cln_double::ClnDouble::start(cln_double::DoubleOptions::default())
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut extra = double_args(&double, dir.path());
+    std::fs::write(
+        dir.path().join("cln.rune"),
+        double.rune_for(&cln_double::NODE_BUILT_METHODS),
+    )
+    .unwrap();
+    extra.extend(args(&[
+        "--cln-build-mode",
+        "node",
+        "--node-timeout-ms",
+        "1500",
+    ]));
+    let client = make_key(dir.path(), None);
+    let p = Proc::start(dir.path(), &extra).await;
+
+    // A plain create: `created`, its data the request as GET shows it.
+    let a = create(&client, &p, json!({"amount": 1000, "description": "a"})).await;
+    let events = all_events(&client, &p, 100, None).await;
+    assert_eq!(events.len(), 1, "{events:?}");
+    assert_eq!(events[0]["type"], "invoicerequest.created");
+    let shown = get_json(&client, p.url(&format!("/v1/invoicerequests/{a}"))).await;
+    assert_eq!(events[0]["data"], shown);
+    assert!(shown["bolt12"].as_str().unwrap().starts_with("lnr1"));
+
+    // The node's answer is lost (504, the record pending under our own key). Before the
+    // background settle finds it by its label, it is paid on the node: settling opens it under
+    // the node's id (`created`) and follows the node to `paid` (`paid`).
+    let before: HashSet<String> = double.invoice_requests().into_iter().map(|r| r.0).collect();
+    double.drop_next("invoicerequest", 1);
+    let res = client
+        .post(p.url("/v1/invoicerequests"))
+        .json(&json!({"amount": 2000, "description": "b"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 504);
+    let b = double
+        .invoice_requests()
+        .into_iter()
+        .map(|r| r.0)
+        .find(|id| !before.contains(id))
+        .expect("the node created it");
+    let pay = double.start_payment(&b, 2000).unwrap();
+    assert!(double.complete_payment(&pay.payment_hash));
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let want_b = vec![
+        ("invoicerequest.created".to_owned(), b.clone()),
+        ("invoicerequest.paid".to_owned(), b.clone()),
+    ];
+    loop {
+        let of_b: Vec<(String, String)> = event_pairs(&client, &p)
+            .await
+            .into_iter()
+            .filter(|(_, id)| *id == b)
+            .collect();
+        if of_b == want_b {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "events of the re-keyed request: {of_b:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let shown = get_json(&client, p.url(&format!("/v1/invoicerequests/{b}"))).await;
+    assert_eq!(shown["status"], "paid", "{shown}");
+
+    // A disable: `disabled`. Nothing else was emitted, nothing twice.
+    let res = client
+        .delete(p.url(&format!("/v1/invoicerequests/{a}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let mut pairs = event_pairs(&client, &p).await;
+    pairs.sort();
+    let mut want = vec![
+        ("invoicerequest.created".to_owned(), a.clone()),
+        ("invoicerequest.disabled".to_owned(), a.clone()),
+    ];
+    want.extend(want_b);
+    want.sort();
+    assert_eq!(pairs, want);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn killed_before_the_delivery_is_recorded_it_is_delivered_after_restart() {
     let dir = tempfile::tempdir().unwrap();

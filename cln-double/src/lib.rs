@@ -6,6 +6,7 @@
 //! told to delay, drop or fail calls, go down and come back, and simulate a payee's
 //! `sendinvoice` that the node pays. Where it and notes/cln-live.md differ, the notes are right.
 
+pub mod codec;
 mod faults;
 mod grpc;
 mod node;
@@ -19,7 +20,8 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use invreqd::bolt12::{Network, PublicKey};
+use lightning::bitcoin::Network;
+use lightning::bitcoin::secp256k1::PublicKey;
 
 pub use faults::Fault;
 pub use node::{LabelParam, PayError};
@@ -306,8 +308,12 @@ impl ClnDouble {
             .invreqs
             .iter()
             .map(|(k, r)| {
-                let description = invreqd::bolt12::InvoiceRequest::decode(&r.bolt12)
-                    .map(|d| d.description().to_owned())
+                // `offer_description` (10), read with the double's own codec.
+                let description = codec::records(&r.bytes)
+                    .unwrap_or_default()
+                    .into_iter()
+                    .find(|rec| rec.typ == 10)
+                    .map(|rec| String::from_utf8_lossy(rec.value).into_owned())
                     .unwrap_or_default();
                 (k.clone(), description)
             })

@@ -2,16 +2,16 @@
 
 use std::collections::BTreeMap;
 
-use invreqd::bolt12::tlv::{TlvIter, read_tu64, write_record};
-use invreqd::bolt12::{
-    InvreqFields, Keypair, Network, PublicKey, UnsignedInvoiceRequest, decode_bech32_no_checksum,
-    encode_bech32_no_checksum, merkle, secp,
-};
+use lightning::bitcoin::Network;
 use lightning::bitcoin::constants::ChainHash;
-use lightning::bitcoin::secp256k1::{Message, Scalar};
+use lightning::bitcoin::secp256k1::{Keypair, Message, PublicKey, Scalar};
 use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
 
+use crate::codec::{
+    NewInvreq, from_bech32, invreq_id as invreq_id_of, is_signature_type, merkle_root, put_record,
+    read_tu64, records, secp, signature_digest, to_bech32,
+};
 use crate::payee::{InvoiceTerms, invoice_for};
 use crate::rpc::{
     INVALID_PARAMS, LIGHTNINGD, OFFER_ALREADY_DISABLED, PAY_INVOICE_REQUEST_INVALID, RpcError,
@@ -221,17 +221,6 @@ fn parse_msat(v: &Value) -> Result<u64, RpcError> {
     }
 }
 
-/// invreq_id: SHA256 of the raw records in 0–159 and 1000000000–2999999999.
-fn invreq_id_of(bytes: &[u8]) -> [u8; 32] {
-    let mut h = Sha256::new();
-    for rec in TlvIter::new(bytes).flatten() {
-        if rec.typ <= 159 || (1_000_000_000..=2_999_999_999).contains(&rec.typ) {
-            h.update(rec.raw);
-        }
-    }
-    h.finalize().into()
-}
-
 impl NodeState {
     /// A fresh node with random keys.
     pub fn new(network: Network, version: String, label_param: LabelParam) -> Self {
@@ -337,7 +326,7 @@ impl NodeState {
         let unsigned = self.check_invreq(text)?;
         let signed = self.sign(&unsigned);
         let id = hex::encode(invreq_id_of(&signed));
-        let bolt12 = encode_bech32_no_checksum("lnr", &signed);
+        let bolt12 = to_bech32("lnr", &signed);
         if savetodb {
             if self.invreqs.contains_key(&id) {
                 return Err(RpcError::new(
@@ -372,22 +361,20 @@ impl NodeState {
     /// `createinvoicerequest`'s checks on the string; returns its records without signatures.
     fn check_invreq(&self, text: &str) -> Result<Vec<u8>, RpcError> {
         let bad = |what: &str| RpcError::bad_param("bolt12", what);
-        let (hrp, bytes) =
-            decode_bech32_no_checksum(text).map_err(|_| bad("invalid bech32 string"))?;
+        let (hrp, bytes) = from_bech32(text).map_err(|_| bad("invalid bech32 string"))?;
         if hrp != "lnr" {
             return Err(bad(&format!("unexpected prefix {hrp}")));
         }
         let mut unsigned = Vec::with_capacity(bytes.len());
         let (mut metadata, mut payer, mut chain) = (None, None, None);
-        for rec in TlvIter::new(&bytes) {
-            let rec = rec.map_err(|_| bad("invalid invoice_request"))?;
+        for rec in records(&bytes).map_err(|_| bad("invalid invoice_request"))? {
             match rec.typ {
                 0 => metadata = Some(rec.value.to_vec()),
                 80 => chain = Some(rec.value.to_vec()),
                 88 => payer = Some(rec.value.to_vec()),
                 _ => {}
             }
-            if !merkle::is_signature_type(rec.typ) {
+            if !is_signature_type(rec.typ) {
                 unsigned.extend_from_slice(rec.raw);
             }
         }
@@ -438,30 +425,32 @@ impl NodeState {
         let single_use = opt_bool(params, "single_use", true)?;
         let mut metadata = [0u8; 16];
         metadata.copy_from_slice(&random32()[..16]);
-        let mut fields = InvreqFields {
+        if amount_msat == 0 {
+            return Err(RpcError::bad_param("amount", "must be positive"));
+        }
+        let mut fields = NewInvreq {
             metadata,
             description,
-            issuer,
             absolute_expiry,
-            amount_msat,
+            issuer,
             network: self.network,
+            amount_msat,
             payer_id: self.id(),
         };
         if self.blinded_paths {
             fields.payer_id = self.alias_keypair(&metadata).public_key();
         }
-        let unsigned = UnsignedInvoiceRequest::build(&fields)
-            .map_err(|e| RpcError::new(LIGHTNINGD, format!("Could not build: {e}")))?;
+        let unsigned = fields.unsigned();
         let signed = if self.blinded_paths {
             // One blinded onion-message path [peer → us] (TLV 90 after 88), signed by the alias.
-            let mut bytes = unsigned.bytes().to_vec();
-            write_record(&mut bytes, 90, &blinded_path());
+            let mut bytes = unsigned;
+            put_record(&mut bytes, 90, &blinded_path());
             sign_with(&bytes, &self.alias_keypair(&metadata))
         } else {
-            self.sign(unsigned.bytes())
+            self.sign(&unsigned)
         };
         let id = hex::encode(invreq_id_of(&signed));
-        let bolt12 = encode_bech32_no_checksum("lnr", &signed);
+        let bolt12 = to_bech32("lnr", &signed);
         self.invreqs.insert(
             id.clone(),
             StoredInvreq {
@@ -486,17 +475,17 @@ impl NodeState {
 
     /// A validly signed invoice request that nobody asked for (not stored).
     pub fn foreign_invreq(&self) -> String {
-        let fields = InvreqFields {
+        let unsigned = NewInvreq {
             metadata: [0x5a; 16],
             description: "not what was asked".into(),
-            issuer: None,
             absolute_expiry: None,
-            amount_msat: 1,
+            issuer: None,
             network: self.network,
+            amount_msat: 1,
             payer_id: self.id(),
-        };
-        let unsigned = UnsignedInvoiceRequest::build(&fields).expect("valid fields");
-        encode_bech32_no_checksum("lnr", &self.sign(unsigned.bytes()))
+        }
+        .unsigned();
+        to_bech32("lnr", &self.sign(&unsigned))
     }
 
     fn listinvoicerequests(&self, params: &Params) -> Result<Value, RpcError> {
@@ -862,19 +851,19 @@ impl NodeState {
 
 /// Appends a BIP340 signature record by `keypair` to an unsigned stream.
 fn sign_with(unsigned: &[u8], keypair: &Keypair) -> Vec<u8> {
-    let root = merkle::root(unsigned).expect("checked stream");
-    let msg = Message::from_digest(merkle::sighash("invoice_request", "signature", root));
+    let root = merkle_root(unsigned).expect("checked stream");
+    let msg = Message::from_digest(signature_digest("invoice_request", "signature", root));
     let sig = secp().sign_schnorr_no_aux_rand(&msg, keypair);
     let mut out = Vec::with_capacity(unsigned.len() + 67);
     let mut tail = Vec::new();
-    for rec in TlvIter::new(unsigned).flatten() {
+    for rec in records(unsigned).unwrap_or_default() {
         if rec.typ < 240 {
             out.extend_from_slice(rec.raw);
         } else {
             tail.extend_from_slice(rec.raw);
         }
     }
-    write_record(&mut out, 240, sig.as_ref());
+    put_record(&mut out, 240, sig.as_ref());
     out.extend_from_slice(&tail);
     out
 }
@@ -894,10 +883,11 @@ fn blinded_path() -> Vec<u8> {
 }
 
 fn amount_of(bytes: &[u8]) -> Option<u64> {
-    TlvIter::new(bytes)
-        .flatten()
+    records(bytes)
+        .ok()?
+        .into_iter()
         .find(|r| r.typ == 82)
-        .and_then(|r| read_tu64(r.value, "invreq_amount").ok())
+        .and_then(|r| read_tu64(r.value).ok())
 }
 
 fn invreq_json(

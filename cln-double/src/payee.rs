@@ -3,10 +3,11 @@
 //! Like CLN's `invoice_for_invreq`, it copies every invreq record (types 0–159 and
 //! 1000000000–2999999999) and adds the invoice records, then signs with the payee's key.
 
-use invreqd::bolt12::merkle::{self, is_signature_type};
-use invreqd::bolt12::tlv::{TlvIter, tu64, write_record};
-use invreqd::bolt12::{Keypair, encode_bech32_no_checksum, secp};
-use lightning::bitcoin::secp256k1::Message;
+use lightning::bitcoin::secp256k1::{Keypair, Message};
+
+use crate::codec::{
+    is_signature_type, merkle_root, put_record, records, secp, signature_digest, to_bech32, tu64,
+};
 
 /// `invoice_created_at`.
 const CREATED_AT: u64 = 164;
@@ -38,29 +39,29 @@ pub struct InvoiceTerms {
 pub fn invoice_for(invreq: &[u8], terms: &InvoiceTerms, payee: &Keypair) -> String {
     let mut head = Vec::new();
     let mut experimental = Vec::new();
-    for rec in TlvIter::new(invreq).flatten() {
+    for rec in records(invreq).unwrap_or_default() {
         if rec.typ <= 159 {
             head.extend_from_slice(rec.raw);
         } else if (1_000_000_000..=2_999_999_999).contains(&rec.typ) {
             experimental.extend_from_slice(rec.raw);
         }
     }
-    write_record(&mut head, CREATED_AT, &tu64(terms.created_at));
-    write_record(&mut head, RELATIVE_EXPIRY, &tu64(terms.relative_expiry));
-    write_record(&mut head, PAYMENT_HASH, &terms.payment_hash);
-    write_record(&mut head, AMOUNT, &tu64(terms.amount_msat));
-    write_record(&mut head, NODE_ID, &payee.public_key().serialize());
+    put_record(&mut head, CREATED_AT, &tu64(terms.created_at));
+    put_record(&mut head, RELATIVE_EXPIRY, &tu64(terms.relative_expiry));
+    put_record(&mut head, PAYMENT_HASH, &terms.payment_hash);
+    put_record(&mut head, AMOUNT, &tu64(terms.amount_msat));
+    put_record(&mut head, NODE_ID, &payee.public_key().serialize());
     let mut unsigned = head.clone();
     unsigned.extend_from_slice(&experimental);
-    let root = merkle::root(&unsigned).expect("a well-formed stream");
-    let msg = Message::from_digest(merkle::sighash("invoice", "signature", root));
+    let root = merkle_root(&unsigned).expect("a well-formed stream");
+    let msg = Message::from_digest(signature_digest("invoice", "signature", root));
     let sig = secp().sign_schnorr_no_aux_rand(&msg, payee);
     let mut out = head;
-    write_record(&mut out, SIGNATURE, sig.as_ref());
+    put_record(&mut out, SIGNATURE, sig.as_ref());
     out.extend_from_slice(&experimental);
-    debug_assert!(
-        TlvIter::new(&out)
-            .all(|r| r.is_ok_and(|r| !is_signature_type(r.typ) || r.typ == SIGNATURE))
-    );
-    encode_bech32_no_checksum("lni", &out)
+    debug_assert!(records(&out).is_ok_and(|rs| {
+        rs.iter()
+            .all(|r| !is_signature_type(r.typ) || r.typ == SIGNATURE)
+    }));
+    to_bech32("lni", &out)
 }

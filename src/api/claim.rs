@@ -25,12 +25,14 @@ use super::AppState;
 use super::auth::CanWrite;
 use super::claim_page::{render_notice, render_page};
 use super::error::{ApiError, Problem};
-use super::extract::{InvreqIdPath, QueryPairs};
+use super::extract::{ApiPath, QueryPairs};
 use super::invoicerequests::InvoiceRequestBody;
 use super::qr::qr_response;
+use crate::error_code::ErrorCode;
 use crate::qr::{Qr, QrFormat};
+use crate::service::InvreqId;
+use crate::service::Status;
 use crate::service::{ClaimView, MAX_CLAIM_WAIT, ServiceError, unix_now};
-use crate::store::Status;
 
 /// The page's Content-Security-Policy: same-origin script, style, images and fetches; nothing
 /// inline, nothing external, no framing, no forms, no `<base>`.
@@ -307,9 +309,7 @@ pub async fn qr_svg(State(state): State<AppState>, Path(token): Path<String>) ->
         ) || view.record.bolt12.is_empty()
         {
             return Err(ApiError::new(
-                StatusCode::GONE,
-                "claim_unavailable",
-                "This request can no longer be claimed",
+                ErrorCode::ClaimUnavailable,
                 format!("the request is {}", view.record.status.as_str()),
             ));
         }
@@ -369,9 +369,9 @@ pub async fn style() -> Response {
 pub async fn rotate(
     State(state): State<AppState>,
     client: CanWrite,
-    InvreqIdPath(id): InvreqIdPath,
+    ApiPath(id): ApiPath<InvreqId>,
 ) -> Result<Json<InvoiceRequestBody>, ApiError> {
-    let view = state.service.rotate_claim_as(&client, &id).await?;
+    let view = state.service.rotate_claim_as(&client, id.as_str()).await?;
     Ok(Json(InvoiceRequestBody::from(&view)))
 }
 
@@ -392,8 +392,8 @@ pub async fn rotate(
 pub async fn revoke(
     State(state): State<AppState>,
     client: CanWrite,
-    InvreqIdPath(id): InvreqIdPath,
+    ApiPath(id): ApiPath<InvreqId>,
 ) -> Result<Json<InvoiceRequestBody>, ApiError> {
-    let view = state.service.revoke_claim_as(&client, &id).await?;
+    let view = state.service.revoke_claim_as(&client, id.as_str()).await?;
     Ok(Json(InvoiceRequestBody::from(&view)))
 }

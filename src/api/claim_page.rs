@@ -6,7 +6,7 @@
 use std::fmt::Write;
 
 use crate::service::ClaimView;
-use crate::store::Status;
+use crate::service::Status;
 
 /// Escapes text for HTML element content and double-quoted attribute values.
 pub fn escape(s: &str) -> String {

@@ -5,16 +5,18 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::auth::Authenticated;
-use super::error::{ApiError, Problem};
-use super::extract::JsonObject;
+use super::error::ApiError;
+use super::extract::ApiJson;
 use crate::bolt12::InvoiceRequest;
+use crate::error_code::ErrorCode;
 
 /// The body of `POST /v1/decode`.
-#[derive(Deserialize, ToSchema)]
-#[allow(dead_code)]
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct DecodeRequest {
     /// An `lnr1…` string (lowercase or uppercase, `+` continuations allowed).
-    bolt12: String,
+    #[schema(value_type = String, required = true, pattern = "^([lL][nN][rR]1)")]
+    pub bolt12: Option<String>,
 }
 
 /// Every field of an offer-less BOLT12 invoice_request.
@@ -90,33 +92,17 @@ impl From<&InvoiceRequest> for DecodedInvoiceRequest {
     request_body(content = DecodeRequest, content_type = "application/json"),
     responses(
         (status = 200, description = "The decoded invoice request.", body = DecodedInvoiceRequest),
-        (status = 400, description = "Not a valid `lnr1…` string, or its signature is wrong.", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Body is not JSON.", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn decode(
     _client: Authenticated,
-    body: JsonObject,
+    ApiJson(body): ApiJson<DecodeRequest>,
 ) -> Result<Json<DecodedInvoiceRequest>, ApiError> {
-    if let Some(unknown) = body.map.keys().find(|k| *k != "bolt12") {
-        return Err(ApiError::from(crate::service::ValidationError::new(
-            unknown.clone(),
-            format!("unknown field {unknown:?}; the only field is bolt12"),
-        )));
-    }
-    let text = match body.map.get("bolt12") {
-        Some(serde_json::Value::String(s)) => s,
-        Some(_) => return Err(ApiError::invalid_field("bolt12", "bolt12 must be a string")),
-        None => return Err(ApiError::invalid_field("bolt12", "bolt12 is required")),
-    };
-    let parsed = InvoiceRequest::decode(text).map_err(|e| {
-        ApiError::new(
-            axum::http::StatusCode::BAD_REQUEST,
-            "invalid_bolt12",
-            "Not a valid invoice request",
-            format!("bolt12: {e}"),
-        )
-        .with_field("bolt12")
+    let text = body
+        .bolt12
+        .ok_or_else(|| ApiError::invalid_field("bolt12", "bolt12 is required"))?;
+    let parsed = InvoiceRequest::decode(&text).map_err(|e| {
+        ApiError::new(ErrorCode::InvalidBolt12, format!("bolt12: {e}")).with_field("bolt12")
     })?;
     Ok(Json(DecodedInvoiceRequest::from(&parsed)))
 }

@@ -2,15 +2,15 @@
 
 use axum::Json;
 use axum::extract::State;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use utoipa::{IntoParams, ToSchema};
 
 use super::AppState;
 use super::auth::CanRead;
-use super::error::{ApiError, Problem};
-use super::extract::QueryPairs;
-use crate::service::{Event, MAX_EVENTS_PAGE};
+use super::error::ApiError;
+use super::extract::ApiQuery;
+use crate::service::{Event, EventId, EventType, MAX_EVENTS_PAGE};
 
 /// One event. Its `data` is the invoice request as `GET /v1/invoicerequests/{invreq_id}`
 /// showed it right after the change (an `InvoiceRequestBody`), for the `invoicerequest.*`
@@ -25,11 +25,11 @@ use crate::service::{Event, MAX_EVENTS_PAGE};
 }))]
 pub struct EventBody {
     /// `evt_` and 16 hex digits: ids sort like the events; the `webhook-id` of its deliveries.
+    #[schema(pattern = "^evt_[0-9a-f]{16}$")]
     pub id: String,
-    /// `invoicerequest.created`, `invoicerequest.payment_pending`, `invoicerequest.paid`,
-    /// `invoicerequest.payment_failed`, `invoicerequest.disabled`, `invoicerequest.expired`,
-    /// `invoicerequest.failed`, `webhook_endpoint.failing` or `webhook.test`.
+    /// What happened.
     #[serde(rename = "type")]
+    #[schema(value_type = EventType)]
     pub kind: String,
     /// Seconds since 1970 when the change was committed.
     pub created_at: u64,
@@ -64,21 +64,26 @@ pub struct EventList {
     pub has_more: bool,
     /// Pass as `after` for the next page: the last event's id (the `after` given, on an empty
     /// page; `null` if neither).
+    #[schema(pattern = "^evt_[0-9a-f]{16}$")]
     pub next_after: Option<String>,
 }
 
-/// Query parameters of the event list.
-#[derive(IntoParams)]
+/// The query string of the event list.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
-#[allow(dead_code)]
-pub struct EventParams {
-    /// Only events after this one (an event id); from the oldest kept when absent.
-    after: Option<String>,
+pub struct EventListParams {
+    /// Only events after this one (an event id, as `next_after` gives it); from the oldest
+    /// kept when absent.
+    #[param(value_type = Option<String>, pattern = "^evt_[0-9a-f]{16}$")]
+    pub after: Option<EventId>,
     /// Page size, 1 to 1000 (default 100).
-    limit: Option<u32>,
+    #[param(minimum = 1, maximum = 1000)]
+    pub limit: Option<u32>,
     /// Only events of this type.
-    #[param(rename = "type")]
-    kind: Option<String>,
+    #[serde(rename = "type")]
+    #[param(rename = "type", value_type = Option<EventType>)]
+    pub kind: Option<EventType>,
 }
 
 /// List events, oldest first (scope `invoicerequests:read`). Events are kept for
@@ -87,68 +92,32 @@ pub struct EventParams {
     get,
     path = "/v1/events",
     tag = "events",
-    params(EventParams),
+    params(EventListParams),
     responses(
         (status = 200, description = "A page of events, oldest first.", body = EventList),
-        (status = 400, description = "A malformed parameter.", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "The database is unavailable.", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn list_events(
     State(state): State<AppState>,
     client: CanRead,
-    QueryPairs(pairs): QueryPairs,
+    ApiQuery(params): ApiQuery<EventListParams>,
 ) -> Result<Json<EventList>, ApiError> {
-    let (mut after, mut limit, mut kind) = (None, 100u32, None);
-    let mut seen: Vec<&str> = Vec::new();
-    for (name, value) in &pairs {
-        if seen.contains(&name.as_str()) {
-            return Err(ApiError::invalid_parameter(
-                name,
-                format!("{name} is given more than once"),
-            ));
-        }
-        seen.push(name);
-        match name.as_str() {
-            "after" => after = Some(value.as_str()),
-            "type" => kind = Some(value.as_str()),
-            "limit" => {
-                limit = value
-                    .parse()
-                    .ok()
-                    .filter(|l| (1..=MAX_EVENTS_PAGE).contains(l))
-                    .ok_or_else(|| {
-                        ApiError::invalid_parameter(
-                            name,
-                            format!("limit must be an integer from 1 to {MAX_EVENTS_PAGE}"),
-                        )
-                    })?
-            }
-            other => {
-                return Err(ApiError::invalid_parameter(
-                    other,
-                    format!(
-                        "unknown query parameter {other:?}; the parameters are after, limit, type"
-                    ),
-                ));
-            }
-        }
+    let limit = params.limit.unwrap_or(100);
+    if !(1..=MAX_EVENTS_PAGE).contains(&limit) {
+        return Err(ApiError::invalid_parameter(
+            "limit",
+            format!("limit must be an integer from 1 to {MAX_EVENTS_PAGE}"),
+        ));
     }
     let page = state
         .service
-        .events(&client.tenant, after, kind, limit)
-        .await
-        .map_err(|e| match e {
-            crate::service::ServiceError::Validation(v) => {
-                ApiError::invalid_parameter(v.field, v.message)
-            }
-            other => other.into(),
-        })?;
+        .events(&client.tenant, params.after, params.kind, limit)
+        .await?;
     let next_after = page
         .events
         .last()
         .map(|e| e.id.clone())
-        .or_else(|| after.map(str::to_owned));
+        .or_else(|| params.after.map(|a| a.to_string()));
     Ok(Json(EventList {
         events: page.events.into_iter().map(EventBody::from_event).collect(),
         has_more: page.has_more,

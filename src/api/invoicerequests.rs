@@ -4,52 +4,148 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::AppState;
 use super::auth::{CanDisable, CanRead, CanWrite};
-use super::error::{ApiError, Problem};
-use super::extract::{InvreqIdPath, JsonObject, QueryPairs};
-use crate::service::{Created, InvoiceRequestView, NewInvoiceRequest, Payment, unix_now};
-use crate::store::{ListQuery, Status};
+use super::error::ApiError;
+use super::extract::{ApiJson, ApiPath, ApiQuery, fingerprint};
+use crate::service::{
+    Amount, Created, Description, InvoiceRequestView, InvreqId, Issuer, Label, ListQuery,
+    MAX_EXPIRY_SECS, NewInvoiceRequest, Payment, PaymentStatus, Status, ValidationError, unix_now,
+};
 
 /// The tenant of the bootstrap key (kept here for callers of the first API).
 pub use crate::auth::DEFAULT_TENANT;
 
-/// An amount: an integer in msat, or a string such as `"10000sat"`.
-#[derive(ToSchema)]
-#[schema(example = json!("10000sat"))]
-#[allow(dead_code)]
-pub enum AmountInput {
-    /// Millisatoshi.
-    Msat(u64),
-    /// `"<n>"`, `"<n>msat"`, `"<n>sat"`, `"<n>.<3 digits>sat"`, `"<n>btc"` or `"<n>.<1-11 digits>btc"`.
-    Text(String),
+/// The schema of `amount`: an integer of msat ≥ 1, or a string of the amount grammar.
+fn amount_schema() -> utoipa::openapi::schema::Schema {
+    use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, Type};
+    OneOfBuilder::new()
+        .item(
+            ObjectBuilder::new()
+                .schema_type(Type::Integer)
+                .format(Some(utoipa::openapi::SchemaFormat::KnownFormat(
+                    utoipa::openapi::KnownFormat::Int64,
+                )))
+                .minimum(Some(1))
+                .maximum(Some(crate::service::MAX_MSAT))
+                .description(Some("Millisatoshi.")),
+        )
+        .item(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .pattern(Some(crate::service::AMOUNT_PATTERN))
+                .description(Some(
+                    "`<n>`, `<n>msat`, `<n>sat`, `<n>.<3 digits>sat`, `<n>btc` or `<n>.<1-11 digits>btc`; positive, at most 21000000btc.",
+                )),
+        )
+        .description(Some("A positive value in millisatoshi precision: a whole number of msat, or a string in the amount grammar."))
+        .examples([serde_json::json!("10000sat")])
+        .into()
+}
+
+/// Seconds since 1970, as a JSON integer. A number too large for any clock reads as the
+/// latest second there is, so that the rule it breaks is named ("too far in the future").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(transparent)]
+pub struct UnixSeconds(pub u64);
+
+impl<'de> Deserialize<'de> for UnixSeconds {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl serde::de::Visitor<'_> for V {
+            type Value = UnixSeconds;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a whole number of seconds since 1970")
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<UnixSeconds, E> {
+                Ok(UnixSeconds(v))
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<UnixSeconds, E> {
+                u64::try_from(v)
+                    .map(UnixSeconds)
+                    .map_err(|_| E::custom("must lie in the future (it is negative)"))
+            }
+            fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<UnixSeconds, E> {
+                if v.fract() != 0.0 || v.is_nan() {
+                    Err(E::custom("must be a whole number of seconds since 1970"))
+                } else if v < 0.0 {
+                    Err(E::custom("must lie in the future (it is negative)"))
+                } else {
+                    // Whole and beyond u64 (serde_json reads larger integers as floats).
+                    Ok(UnixSeconds(u64::MAX))
+                }
+            }
+        }
+        d.deserialize_any(V)
+    }
 }
 
 /// The body of `POST /v1/invoicerequests`: the request of CLN's `invoicerequest`.
-#[derive(ToSchema)]
+///
+/// Its canonical form (this type serialized) is what an `Idempotency-Key` binds: the same
+/// request with members reordered, other whitespace, or another spelling of the same amount
+/// is the same request.
+#[derive(Debug, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 #[schema(example = json!({"amount": "10000sat", "description": "simple test", "issuer": "clightning test suite"}))]
-#[allow(dead_code)]
 pub struct CreateInvoiceRequest {
     /// A positive value in millisatoshi precision; it can be a whole number, or a whole number ending in *msat* or *sat*, or a number with three decimal places ending in *sat*, or a number with 1 to 11 decimal places ending in *btc*.
-    #[schema(inline)]
-    amount: AmountInput,
-    /// A short description of purpose of the payment, e.g. *ATM withdrawl*. This value is encoded into the resulting `invoice_request` and is viewable by anyone you expose it to. It must be UTF-8 (JSON escapes are accepted; control characters are not).
-    description: String,
-    /// Who is issuing it (i.e. you) if appropriate.
-    issuer: Option<String>,
-    /// An internal-use name for the offer, which can be any UTF-8 string (unique per API client).
-    label: Option<String>,
-    /// The time the offer is valid until, in seconds since the first day of 1970 UTC. If not set, the `invoice_request` remains valid (though it can be deactivated by the issuer of course). This is encoded in the `invoice_request`.
-    absolute_expiry: Option<u64>,
+    #[schema(schema_with = amount_schema, required = true)]
+    pub amount: Option<Amount>,
+    /// A short description of purpose of the payment, e.g. *ATM withdrawl*. This value is encoded into the resulting `invoice_request` and is viewable by anyone you expose it to. UTF-8 without control characters, not only spaces, at most `--max-description-bytes` (default 640) bytes.
+    #[schema(value_type = String, required = true, min_length = 1, pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\x00-\x20\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000][^\x00-\x1f\x7f-\x9f]*$")]
+    pub description: Option<String>,
+    /// Who is issuing it (i.e. you) if appropriate. The same rules as `description`.
+    #[schema(value_type = Option<String>, min_length = 1, pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\x00-\x20\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000][^\x00-\x1f\x7f-\x9f]*$")]
+    pub issuer: Option<String>,
+    /// An internal-use name for the offer, which can be any UTF-8 string (unique per tenant): empty, tabs and newlines included; only U+0000 is refused; at most 1024 characters.
+    #[schema(value_type = Option<String>, max_length = 1024, pattern = r"^[^\x00]*$")]
+    pub label: Option<String>,
+    /// The time the offer is valid until, in seconds since the first day of 1970 UTC. If not set, the `invoice_request` remains valid (though it can be deactivated by the issuer of course), unless the server gives a default (`--default-expiry-secs`). This is encoded in the `invoice_request`. Must lie in the future and at most `--max-expiry-secs` from now (when set); never after 9223372036854775807.
+    #[schema(value_type = Option<u64>, minimum = 1, maximum = 9223372036854775807_u64)]
+    pub absolute_expiry: Option<UnixSeconds>,
     /// Indicates that the `invoice_request` is only valid once; we may attempt multiple payments, but as soon as one is successful no more invoices are accepted (i.e. only one person can take the money).
-    #[schema(default = true)]
-    single_use: Option<bool>,
+    #[schema(value_type = Option<bool>, default = true)]
+    pub single_use: Option<bool>,
     /// Give it a claim page for the person being paid: the response's `claim_url` (`/claim/<token>`, a fresh random 128-bit token, never the `invreq_id`) shows the amount, the QR code and the `lnr1…` string, with the status live. Not part of CLN's `invoicerequest`.
-    #[schema(default = false)]
-    claim_page: Option<bool>,
+    #[schema(value_type = Option<bool>, default = false)]
+    pub claim_page: Option<bool>,
+}
+
+fn required(field: &str) -> ValidationError {
+    ValidationError::new(field, format!("{field} is required"))
+}
+
+impl TryFrom<CreateInvoiceRequest> for NewInvoiceRequest {
+    type Error = ValidationError;
+
+    /// The request's own rules; the server's limits come after ([`NewInvoiceRequest::within`]).
+    fn try_from(r: CreateInvoiceRequest) -> Result<Self, ValidationError> {
+        let absolute_expiry = match r.absolute_expiry {
+            Some(UnixSeconds(s)) if s > MAX_EXPIRY_SECS => {
+                return Err(ValidationError::new(
+                    "absolute_expiry",
+                    format!("absolute_expiry is too far in the future (at most {MAX_EXPIRY_SECS})"),
+                ));
+            }
+            other => other.map(|s| s.0),
+        };
+        Ok(Self {
+            amount: r.amount.ok_or_else(|| required("amount"))?,
+            description: Description::parse(
+                r.description.ok_or_else(|| required("description"))?,
+                usize::MAX,
+            )?,
+            issuer: r.issuer.map(|s| Issuer::parse(s, usize::MAX)).transpose()?,
+            label: r.label.map(Label::parse).transpose()?,
+            absolute_expiry,
+            single_use: r.single_use.unwrap_or(true),
+            claim_page: r.claim_page.unwrap_or(false),
+        })
+    }
 }
 
 /// An invoice request: the response of CLN's `invoicerequest`, plus what a web backend needs.
@@ -122,7 +218,7 @@ pub struct PaymentBody {
     /// The node's group of this attempt (a retry of the same invoice may start another).
     pub groupid: u64,
     /// `complete` if any part completed, `pending` if any is in flight, `failed` only if all failed.
-    pub status: &'static str,
+    pub status: PaymentStatusBody,
     /// Delivered to the payee by the parts that completed or are in flight, in millisatoshi
     /// (0 when every part failed: no money moved).
     pub amount_msat: u64,
@@ -138,12 +234,34 @@ pub struct PaymentBody {
     pub completed_at: Option<u64>,
 }
 
+/// Where a payment stands, as CLN spells it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum PaymentStatusBody {
+    /// At least one part completed: the payee has the money.
+    Complete,
+    /// None completed, at least one in flight.
+    Pending,
+    /// Every part failed: no money moved.
+    Failed,
+}
+
+impl From<PaymentStatus> for PaymentStatusBody {
+    fn from(s: PaymentStatus) -> Self {
+        match s {
+            PaymentStatus::Complete => Self::Complete,
+            PaymentStatus::Pending => Self::Pending,
+            PaymentStatus::Failed => Self::Failed,
+        }
+    }
+}
+
 impl From<&Payment> for PaymentBody {
     fn from(p: &Payment) -> Self {
         Self {
             payment_hash: p.payment_hash.clone(),
             groupid: p.groupid,
-            status: p.status.as_str(),
+            status: p.status.into(),
             amount_msat: p.amount_msat,
             amount_sent_msat: p.amount_sent_msat,
             parts: p.parts,
@@ -194,26 +312,74 @@ pub struct InvoiceRequestList {
     pub next_cursor: Option<String>,
 }
 
-/// Query parameters of the list.
-#[derive(IntoParams)]
+/// The query string of the list: each parameter at most once, no others.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
-#[allow(dead_code)]
 pub struct ListParams {
     /// Only requests that are active now (default false).
-    active_only: Option<bool>,
-    /// Only the request with this label.
-    label: Option<String>,
+    pub active_only: Option<bool>,
+    /// Only the request with this label (any string but U+0000, at most 1024 characters).
+    #[param(max_length = 1024, pattern = r"^[^\x00]*$")]
+    pub label: Option<String>,
     /// Also list `failed` records: creates the node never made, which hold no label (default
     /// false: they are left out).
-    include_failed: Option<bool>,
+    pub include_failed: Option<bool>,
     /// Page size, 1 to 1000 (default 100).
-    limit: Option<u32>,
-    /// `next_cursor` of the previous page.
-    cursor: Option<String>,
+    #[param(minimum = 1, maximum = 1000)]
+    pub limit: Option<u32>,
+    /// `next_cursor` of the previous page: a positive integer, in decimal.
+    #[param(pattern = "^[1-9][0-9]{0,17}$")]
+    pub cursor: Option<String>,
 }
 
 const MAX_LIMIT: u32 = 1000;
 const DEFAULT_LIMIT: u32 = 100;
+
+impl TryFrom<ListParams> for ListQuery {
+    type Error = ApiError;
+
+    fn try_from(p: ListParams) -> Result<Self, ApiError> {
+        let limit = p.limit.unwrap_or(DEFAULT_LIMIT);
+        if !(1..=MAX_LIMIT).contains(&limit) {
+            return Err(ApiError::invalid_parameter(
+                "limit",
+                format!("limit must be an integer from 1 to {MAX_LIMIT}"),
+            ));
+        }
+        let before_seq = p
+            .cursor
+            .map(|c| {
+                // The pattern exactly: 1 to 18 digits, no leading zero, no sign.
+                let well_formed = (1..=18).contains(&c.len())
+                    && !c.starts_with('0')
+                    && c.bytes().all(|b| b.is_ascii_digit());
+                well_formed
+                    .then(|| c.parse::<i64>().ok())
+                    .flatten()
+                    .ok_or_else(|| {
+                        ApiError::invalid_parameter(
+                            "cursor",
+                            "cursor must be a next_cursor of this list",
+                        )
+                    })
+            })
+            .transpose()?;
+        let label = p
+            .label
+            .map(Label::parse)
+            .transpose()
+            .map_err(|e| ApiError::invalid_parameter(e.field, e.message))?
+            .map(Label::into_inner);
+        Ok(ListQuery {
+            active_only: p.active_only.unwrap_or(false),
+            label,
+            include_failed: p.include_failed.unwrap_or(false),
+            limit,
+            before_seq,
+        })
+    }
+}
 
 fn location(id: &str) -> HeaderValue {
     HeaderValue::from_str(&format!("/v1/invoicerequests/{id}")).expect("hex is a valid header")
@@ -240,28 +406,23 @@ fn json_response(status: StatusCode, body: String, id: Option<&str>) -> Response
     params(("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe: the same key and body return the first response; the same key with another body is 409. At most 255 visible ASCII characters.")),
     responses(
         (status = 201, description = "Created; `Location` names it.", body = InvoiceRequestBody, headers(("Location" = String, description = "Path of the new invoice request"))),
-        (status = 400, description = "Invalid JSON or a field that breaks a rule.", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "Label taken, or Idempotency-Key reused with another body.", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "Body too large.", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Body is not JSON.", body = Problem, content_type = "application/problem+json"),
-        (status = 502, description = "The node failed or its answer did not verify.", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "The node or the database is unavailable.", body = Problem, content_type = "application/problem+json"),
-        (status = 504, description = "The node did not answer in time; `invreq_id` names the request, whose outcome GET shows later.", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn create(
     State(state): State<AppState>,
     client: CanWrite,
     headers: HeaderMap,
-    body: JsonObject,
+    ApiJson(body): ApiJson<CreateInvoiceRequest>,
 ) -> Result<Response, ApiError> {
     let idempotency_key = idempotency_key(&headers)?;
-    let req = NewInvoiceRequest::parse(&body.map, &state.service.config().limits, unix_now())?;
+    let print = fingerprint(&body);
+    let req =
+        NewInvoiceRequest::try_from(body)?.within(&state.service.config().limits, unix_now())?;
     let created = state
         .service
         .create_as(
             &client,
-            idempotency_key.map(|k| (k, body.sha256.clone())),
+            idempotency_key.map(|k| (k, print)),
             req,
             std::sync::Arc::new(render_view),
         )
@@ -310,16 +471,14 @@ fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
     params(ListParams),
     responses(
         (status = 200, description = "A page of invoice requests.", body = InvoiceRequestList),
-        (status = 400, description = "A malformed parameter.", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "The database is unavailable.", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn list(
     State(state): State<AppState>,
     client: CanRead,
-    QueryPairs(pairs): QueryPairs,
+    ApiQuery(params): ApiQuery<ListParams>,
 ) -> Result<Json<InvoiceRequestList>, ApiError> {
-    let query = list_query(&pairs)?;
+    let query = ListQuery::try_from(params)?;
     let page = state.service.list(&client.tenant, query).await?;
     Ok(Json(InvoiceRequestList {
         invoicerequests: page.items.iter().map(InvoiceRequestBody::from).collect(),
@@ -327,99 +486,22 @@ pub async fn list(
     }))
 }
 
-fn list_query(pairs: &[(String, String)]) -> Result<ListQuery, ApiError> {
-    let mut q = ListQuery {
-        limit: DEFAULT_LIMIT,
-        ..ListQuery::default()
-    };
-    let mut seen = Vec::new();
-    for (name, value) in pairs {
-        if seen.contains(&name.as_str()) {
-            return Err(ApiError::invalid_parameter(
-                name,
-                format!("{name} is given more than once"),
-            ));
-        }
-        seen.push(name.as_str());
-        match name.as_str() {
-            "active_only" => {
-                q.active_only = match value.as_str() {
-                    "true" => true,
-                    "false" => false,
-                    _ => {
-                        return Err(ApiError::invalid_parameter(
-                            name,
-                            "active_only must be true or false",
-                        ));
-                    }
-                }
-            }
-            "label" => q.label = Some(value.clone()),
-            "include_failed" => {
-                q.include_failed = match value.as_str() {
-                    "true" => true,
-                    "false" => false,
-                    _ => {
-                        return Err(ApiError::invalid_parameter(
-                            name,
-                            "include_failed must be true or false",
-                        ));
-                    }
-                }
-            }
-            "limit" => {
-                q.limit = value
-                    .parse()
-                    .ok()
-                    .filter(|l| (1..=MAX_LIMIT).contains(l))
-                    .ok_or_else(|| {
-                        ApiError::invalid_parameter(
-                            name,
-                            format!("limit must be an integer from 1 to {MAX_LIMIT}"),
-                        )
-                    })?
-            }
-            "cursor" => {
-                q.before_seq =
-                    Some(value.parse().ok().filter(|c: &i64| *c > 0).ok_or_else(|| {
-                        ApiError::invalid_parameter(
-                            name,
-                            "cursor must be a next_cursor of this list",
-                        )
-                    })?)
-            }
-            other => {
-                return Err(ApiError::invalid_parameter(
-                    other,
-                    format!(
-                        "unknown query parameter {other:?}; the parameters are active_only, label, include_failed, limit, cursor"
-                    ),
-                ));
-            }
-        }
-    }
-    Ok(q)
-}
-
 /// Get one invoice request (CLN `listinvoicerequests invreq_id`).
 #[utoipa::path(
     get,
     path = "/v1/invoicerequests/{invreq_id}",
     tag = "invoicerequests",
-    params(("invreq_id" = String, Path, description = "64 hex digits")),
+    params(("invreq_id" = String, Path, description = "64 hex digits (any case)", pattern = "^[0-9a-fA-F]{64}$")),
     responses(
         (status = 200, description = "The invoice request.", body = InvoiceRequestBody),
-        (status = 400, description = "Malformed id.", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "Unknown id.", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "The database is unavailable.", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn get(
     State(state): State<AppState>,
     client: CanRead,
-    InvreqIdPath(id): InvreqIdPath,
+    ApiPath(id): ApiPath<InvreqId>,
 ) -> Result<Json<InvoiceRequestBody>, ApiError> {
-    let view = state.service.get(&client.tenant, &id).await?;
+    let view = state.service.get(&client.tenant, id.as_str()).await?;
     Ok(Json(InvoiceRequestBody::from(&view)))
 }
 
@@ -428,21 +510,16 @@ pub async fn get(
     delete,
     path = "/v1/invoicerequests/{invreq_id}",
     tag = "invoicerequests",
-    params(("invreq_id" = String, Path, description = "64 hex digits")),
+    params(("invreq_id" = String, Path, description = "64 hex digits (any case)", pattern = "^[0-9a-fA-F]{64}$")),
     responses(
         (status = 200, description = "Disabled: `active` is false.", body = InvoiceRequestBody),
-        (status = 400, description = "Malformed id.", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "Unknown id.", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "Already inactive (disabled, paid, expired or never created), or a payment for it is in flight (`payment_in_flight`: retry once it settled).", body = Problem, content_type = "application/problem+json"),
-        (status = 502, description = "The node failed.", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "The node or the database is unavailable.", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn disable(
     State(state): State<AppState>,
     client: CanDisable,
-    InvreqIdPath(id): InvreqIdPath,
+    ApiPath(id): ApiPath<InvreqId>,
 ) -> Result<Json<InvoiceRequestBody>, ApiError> {
-    let view = state.service.disable_as(&client, &id).await?;
+    let view = state.service.disable_as(&client, id.as_str()).await?;
     Ok(Json(InvoiceRequestBody::from(&view)))
 }

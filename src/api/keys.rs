@@ -9,30 +9,36 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::AppState;
 use super::auth::IsAdmin;
-use super::error::{ApiError, Problem};
-use super::extract::{JsonObject, QueryPairs};
+use super::error::ApiError;
+use super::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::auth::{Scope, SpendingPolicy, valid_tenant};
-use crate::service::{NewKey, ValidationError};
-use crate::store::ApiKeyRecord;
+use crate::service::{ApiKeyRecord, KeyId, NewKey, ValidationError};
 
 /// The body of `POST /v1/keys`.
-#[derive(Deserialize, ToSchema)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"name": "shop backend", "tenant": "shop", "scopes": ["invoicerequests:read", "invoicerequests:write"], "max_per_request_msat": 100000000, "max_daily_msat": 1000000000, "max_outstanding_msat": 500000000}))]
 pub struct CreateKeyRequest {
-    /// A human name, 1 to 128 characters.
-    pub name: String,
+    /// A human name, 1 to 128 characters, no control characters.
+    #[schema(value_type = String, required = true, min_length = 1, max_length = 128, pattern = r"^[^\x00-\x1f\x7f-\x9f]+$")]
+    pub name: Option<String>,
     /// Whose invoice requests the key sees: 1 to 64 of `A-Z a-z 0-9 . _ -`.
-    pub tenant: String,
+    #[schema(value_type = String, required = true, pattern = "^[A-Za-z0-9._-]{1,64}$")]
+    pub tenant: Option<String>,
     /// What the key may do (at least one).
-    pub scopes: Vec<Scope>,
-    /// Seconds since 1970 from which the key no longer works.
+    #[schema(value_type = Vec<Scope>, required = true, min_items = 1)]
+    pub scopes: Option<Vec<Scope>>,
+    /// Seconds since 1970 from which the key no longer works (in the future).
+    #[schema(minimum = 1, maximum = 9223372036854775807_u64)]
     pub expires_at: Option<u64>,
     /// Largest amount of one invoice request, msat.
+    #[schema(maximum = 9223372036854775807_u64)]
     pub max_per_request_msat: Option<u64>,
     /// Most the tenant may promise over a rolling 24 hours (pending, open, paying and paid requests created in the window), msat.
+    #[schema(maximum = 9223372036854775807_u64)]
     pub max_daily_msat: Option<u64>,
     /// Most the tenant may have outstanding at once (pending, open and paying requests not yet expired), msat.
+    #[schema(maximum = 9223372036854775807_u64)]
     pub max_outstanding_msat: Option<u64>,
 }
 
@@ -66,6 +72,35 @@ pub struct ApiKeyBody {
     /// Seconds since 1970, once revoked.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub revoked_at: Option<u64>,
+}
+
+fn required(field: &str) -> ValidationError {
+    ValidationError::new(field, format!("{field} is required"))
+}
+
+impl TryFrom<CreateKeyRequest> for NewKey {
+    type Error = ValidationError;
+
+    /// Presence here; the rules of each field in the service ([`NewKey`] validates).
+    fn try_from(r: CreateKeyRequest) -> Result<Self, ValidationError> {
+        if r.expires_at.is_some_and(|e| e > i64::MAX as u64) {
+            return Err(ValidationError::new(
+                "expires_at",
+                format!("expires_at is too far in the future (at most {})", i64::MAX),
+            ));
+        }
+        Ok(NewKey {
+            name: r.name.ok_or_else(|| required("name"))?,
+            tenant: r.tenant.ok_or_else(|| required("tenant"))?,
+            scopes: r.scopes.ok_or_else(|| required("scopes"))?,
+            expires_at: r.expires_at,
+            policy: SpendingPolicy {
+                max_per_request_msat: r.max_per_request_msat,
+                max_daily_msat: r.max_daily_msat,
+                max_outstanding_msat: r.max_outstanding_msat,
+            },
+        })
+    }
 }
 
 impl From<&ApiKeyRecord> for ApiKeyBody {
@@ -102,13 +137,14 @@ pub struct ApiKeyList {
     pub keys: Vec<ApiKeyBody>,
 }
 
-/// Query parameters of the key list.
-#[derive(IntoParams)]
+/// The query string of the key list.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
-#[allow(dead_code)]
 pub struct KeyListParams {
-    /// Only the keys of this tenant.
-    tenant: Option<String>,
+    /// Only the keys of this tenant (1 to 64 of `A-Z a-z 0-9 . _ -`).
+    #[param(pattern = "^[A-Za-z0-9._-]{1,64}$")]
+    pub tenant: Option<String>,
 }
 
 /// Create an API key (scope `admin`).
@@ -119,45 +155,17 @@ pub struct KeyListParams {
     request_body(content = CreateKeyRequest, content_type = "application/json"),
     responses(
         (status = 201, description = "Created; the body holds the key, shown only this once.", body = CreatedKeyBody),
-        (status = 400, description = "A field that breaks a rule.", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Body is not JSON.", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "The database is unavailable.", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn create_key(
     State(state): State<AppState>,
     admin: IsAdmin,
-    body: JsonObject,
+    ApiJson(body): ApiJson<CreateKeyRequest>,
 ) -> Result<Response, ApiError> {
-    let req: CreateKeyRequest =
-        serde_path_to_error::deserialize(serde_json::Value::Object(body.map)).map_err(|e| {
-            let field = e.path().to_string();
-            let field = field.split(['.', '[']).next().unwrap_or("").to_owned();
-            let msg = e.into_inner().to_string();
-            let field = if field.is_empty() || field == "?" {
-                msg.split('`').nth(1).unwrap_or("body").to_owned()
-            } else {
-                field
-            };
-            ApiError::from(ValidationError::new(field, msg))
-        })?;
     let created = state
         .service
         .keys()
-        .create_key(
-            &admin,
-            NewKey {
-                name: req.name,
-                tenant: req.tenant,
-                scopes: req.scopes,
-                expires_at: req.expires_at,
-                policy: SpendingPolicy {
-                    max_per_request_msat: req.max_per_request_msat,
-                    max_daily_msat: req.max_daily_msat,
-                    max_outstanding_msat: req.max_outstanding_msat,
-                },
-            },
-        )
+        .create_key(&admin, NewKey::try_from(body)?)
         .await?;
     let body = CreatedKeyBody {
         api_key: created.token,
@@ -181,32 +189,19 @@ pub async fn create_key(
     params(KeyListParams),
     responses(
         (status = 200, description = "The keys, oldest first.", body = ApiKeyList),
-        (status = 400, description = "A malformed parameter.", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "The database is unavailable.", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn list_keys(
     State(state): State<AppState>,
     _admin: IsAdmin,
-    QueryPairs(pairs): QueryPairs,
+    ApiQuery(params): ApiQuery<KeyListParams>,
 ) -> Result<Json<ApiKeyList>, ApiError> {
-    let mut tenant = None;
-    for (name, value) in pairs {
-        match name.as_str() {
-            "tenant" if tenant.is_none() && valid_tenant(&value) => tenant = Some(value),
-            "tenant" => {
-                return Err(ApiError::invalid_parameter(
-                    "tenant",
-                    "tenant must be given once, 1 to 64 of A-Z a-z 0-9 . _ -",
-                ));
-            }
-            other => {
-                return Err(ApiError::invalid_parameter(
-                    other,
-                    format!("unknown parameter {other:?}; the only one is tenant"),
-                ));
-            }
-        }
+    let tenant = params.tenant;
+    if tenant.as_deref().is_some_and(|t| !valid_tenant(t)) {
+        return Err(ApiError::invalid_parameter(
+            "tenant",
+            "tenant must be 1 to 64 of A-Z a-z 0-9 . _ -",
+        ));
     }
     let keys = state.service.keys().list_keys(tenant.as_deref()).await?;
     Ok(Json(ApiKeyList {
@@ -219,30 +214,20 @@ pub async fn list_keys(
     delete,
     path = "/v1/keys/{key_id}",
     tag = "keys",
-    params(("key_id" = String, Path, description = "16 hex digits")),
+    params(("key_id" = String, Path, description = "16 lowercase hex digits", pattern = "^[0-9a-f]{16}$")),
     responses(
         (status = 200, description = "Revoked.", body = ApiKeyBody),
-        (status = 400, description = "Malformed id.", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "Unknown id.", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "Already revoked (`already_revoked`), or the last active admin key (`last_admin_key`: create another admin key first).", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "The database is unavailable.", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn revoke_key(
     State(state): State<AppState>,
     admin: IsAdmin,
-    axum::extract::Path(key_id): axum::extract::Path<String>,
+    ApiPath(key_id): ApiPath<KeyId>,
 ) -> Result<Json<ApiKeyBody>, ApiError> {
-    if key_id.len() != 16
-        || !key_id
-            .bytes()
-            .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
-    {
-        return Err(ApiError::invalid_parameter(
-            "key_id",
-            "key_id must be 16 lowercase hexadecimal digits",
-        ));
-    }
-    let record = state.service.keys().revoke_key(&admin, &key_id).await?;
+    let record = state
+        .service
+        .keys()
+        .revoke_key(&admin, key_id.as_str())
+        .await?;
     Ok(Json(ApiKeyBody::from(&record)))
 }

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::extract::{MatchedPath, Request};
-use axum::http::{HeaderName, Method, StatusCode};
+use axum::http::{HeaderName, Method};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
@@ -18,6 +18,7 @@ use tracing::Span;
 
 use super::ApiOptions;
 use super::error::ApiError;
+use crate::error_code::ErrorCode;
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 const UNMATCHED: &str = "unmatched";
@@ -134,9 +135,7 @@ async fn limit_headers(req: Request, next: Next) -> Response {
         .sum();
     if count > MAX_HEADERS || bytes > MAX_HEADER_BYTES {
         return ApiError::new(
-            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
-            "request_headers_too_large",
-            "Request header fields too large",
+            ErrorCode::RequestHeadersTooLarge,
             format!(
                 "at most {MAX_HEADERS} header fields of at most {MAX_HEADER_BYTES} bytes in all \
                  (got {count} fields, {bytes} bytes)"

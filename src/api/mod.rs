@@ -5,6 +5,7 @@ pub mod claim;
 pub mod claim_page;
 pub mod decode;
 pub mod error;
+pub mod errors_doc;
 pub mod events;
 pub mod extract;
 pub mod health;
@@ -22,12 +23,12 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::http::StatusCode;
 use axum::middleware;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use utoipa_swagger_ui::SwaggerUi;
 
+use crate::error_code::ErrorCode;
 use crate::service::Service;
 use error::ApiError;
 
@@ -97,6 +98,7 @@ fn split() -> (Router<AppState>, utoipa::openapi::OpenApi) {
     let (router, mut api) = api_router().split_for_parts();
     auth::openapi::protect(&mut api);
     openapi::add_webhooks(&mut api);
+    errors_doc::document_errors(&mut api);
     (router, api)
 }
 
@@ -129,24 +131,19 @@ pub fn router(state: AppState, opts: &ApiOptions) -> Router {
             opts.request_timeout,
             auth::request_timeout,
         ))
+        // Sees every error answer, timeouts and 401s included, and logs its cause.
+        .layer(middleware::from_fn(error::log_errors))
         .with_state(state);
     layers::apply(router, opts)
 }
 
 async fn not_found() -> ApiError {
-    ApiError::new(
-        StatusCode::NOT_FOUND,
-        "route_not_found",
-        "No such route",
-        "no route matches this path",
-    )
+    ApiError::new(ErrorCode::RouteNotFound, "no route matches this path")
 }
 
 async fn method_not_allowed() -> ApiError {
     ApiError::new(
-        StatusCode::METHOD_NOT_ALLOWED,
-        "method_not_allowed",
-        "Method not allowed",
+        ErrorCode::MethodNotAllowed,
         "this route does not accept that HTTP method",
     )
 }

@@ -21,6 +21,11 @@ use super::auth::openapi::BearerScheme;
         (name = "webhooks", description = "Webhook endpoints (scope `webhooks:manage`): signed deliveries of the events"),
         (name = "operations", description = "Health, readiness and Prometheus metrics"),
     ),
+    components(schemas(
+        super::error::Problem,
+        crate::error_code::ErrorCode,
+        crate::service::EventType
+    )),
     modifiers(&BearerScheme)
 )]
 pub struct ApiDoc;

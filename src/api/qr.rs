@@ -8,8 +8,10 @@ use utoipa::{IntoParams, ToSchema};
 use super::AppState;
 use super::auth::CanRead;
 use super::error::{ApiError, Problem};
-use super::extract::{InvreqIdPath, QueryPairs};
+use super::extract::{ApiPath, QueryPairs};
+use crate::error_code::ErrorCode;
 use crate::qr::{DEFAULT_SIZE, MAX_SIZE, MIN_SIZE, Qr, QrFormat};
+use crate::service::InvreqId;
 
 /// A PNG image (OpenAPI: binary string).
 #[derive(ToSchema)]
@@ -83,10 +85,15 @@ pub(super) fn qr_params(pairs: &[(String, String)]) -> Result<(QrFormat, u32), A
 
 /// Renders `bolt12` as an image response (never cached: it is a claim on money).
 pub(super) fn qr_response(bolt12: &str, format: QrFormat, size: u32) -> Result<Response, ApiError> {
-    let qr = Qr::of_bolt12(bolt12).map_err(|e| super::error::internal(&e))?;
-    let bytes = qr
-        .render(format, size)
-        .map_err(|e| super::error::internal(&e))?;
+    let internal = |e: &dyn std::fmt::Display| {
+        ApiError::new(
+            ErrorCode::Internal,
+            "an internal error occurred; it has been logged",
+        )
+        .with_cause(e.to_string())
+    };
+    let qr = Qr::of_bolt12(bolt12).map_err(|e| internal(&e))?;
+    let bytes = qr.render(format, size).map_err(|e| internal(&e))?;
     let mut res = (StatusCode::OK, bytes).into_response();
     let h = res.headers_mut();
     h.insert(
@@ -125,22 +132,20 @@ pub(super) fn qr_response(bolt12: &str, format: QrFormat, size: u32) -> Result<R
 pub async fn qr(
     State(state): State<AppState>,
     client: CanRead,
-    InvreqIdPath(id): InvreqIdPath,
+    ApiPath(id): ApiPath<InvreqId>,
     QueryPairs(pairs): QueryPairs,
 ) -> Result<Response, ApiError> {
     let (format, size) = qr_params(&pairs)?;
-    let view = state.service.get(&client.tenant, &id).await?;
+    let view = state.service.get(&client.tenant, id.as_str()).await?;
     if view.record.bolt12.is_empty() {
         return Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "bolt12_unavailable",
-            "The invoice request has no lnr1… string",
+            ErrorCode::Bolt12Unavailable,
             format!(
                 "invoice request {id} is {}: it has no lnr1… string to encode",
                 view.record.status.as_str()
             ),
         )
-        .with_invreq_id(id));
+        .with_invreq_id(id.as_str()));
     }
     qr_response(&view.record.bolt12, format, size)
 }

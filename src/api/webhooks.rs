@@ -6,41 +6,58 @@ use axum::Json;
 use axum::extract::{FromRequestParts, State};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
-use serde::Serialize;
-use serde_json::Value;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::AppState;
 use super::auth::CanManageWebhooks;
-use super::error::{ApiError, Problem};
+use super::error::ApiError;
 use super::events::EventBody;
-use super::extract::JsonObject;
-use crate::service::webhooks::{Attempt, NewWebhook};
-use crate::store::EndpointRecord;
+use super::extract::{ApiJson, ApiPath};
+use crate::service::webhooks::{Attempt, NewWebhook, Webhook};
+use crate::service::{EventId, EventType, ValidationError, WebhookId};
 
 /// The body of `POST /v1/webhooks`.
-#[derive(ToSchema)]
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 #[schema(example = json!({"url": "https://shop.example/hooks/invreqd", "event_types": ["invoicerequest.paid", "invoicerequest.payment_failed"]}))]
-#[allow(dead_code)]
 pub struct CreateWebhook {
     /// Where deliveries are posted: `https://` (`http://` only with `--webhook-allow-http`),
     /// a public address (unless `--webhook-allow-private`), at most 2048 bytes.
-    url: String,
+    #[schema(value_type = String, required = true, min_length = 1, max_length = 2048, pattern = "^[Hh][Tt][Tt][Pp][Ss]?://")]
+    pub url: Option<String>,
     /// The event types to deliver; absent or empty: every type.
-    event_types: Option<Vec<String>>,
+    pub event_types: Option<Vec<EventType>>,
     /// Whether new events are delivered (default true).
     #[schema(default = true)]
-    enabled: Option<bool>,
+    pub enabled: Option<bool>,
+}
+
+impl TryFrom<CreateWebhook> for NewWebhook {
+    type Error = ValidationError;
+
+    /// Presence here; the URL's rules in the service (its destination policy).
+    fn try_from(r: CreateWebhook) -> Result<Self, ValidationError> {
+        Ok(NewWebhook {
+            url: r
+                .url
+                .ok_or_else(|| ValidationError::new("url", "url is required"))?,
+            event_types: r.event_types.unwrap_or_default(),
+            enabled: r.enabled.unwrap_or(true),
+        })
+    }
 }
 
 /// A webhook endpoint.
 #[derive(Serialize, ToSchema)]
 pub struct WebhookBody {
     /// `wh_` and 32 hex digits.
+    #[schema(pattern = "^wh_[0-9a-f]{32}$")]
     pub id: String,
     /// Where deliveries are posted.
     pub url: String,
     /// The event types delivered; empty: every type.
+    #[schema(value_type = Vec<EventType>)]
     pub event_types: Vec<String>,
     /// Whether new events are delivered.
     pub enabled: bool,
@@ -51,8 +68,8 @@ pub struct WebhookBody {
     pub created_at: u64,
 }
 
-impl From<&EndpointRecord> for WebhookBody {
-    fn from(e: &EndpointRecord) -> Self {
+impl From<&Webhook> for WebhookBody {
+    fn from(e: &Webhook) -> Self {
         Self {
             id: e.id.clone(),
             url: e.url.clone(),
@@ -68,10 +85,12 @@ impl From<&EndpointRecord> for WebhookBody {
 #[derive(Serialize, ToSchema)]
 pub struct CreatedWebhookBody {
     /// `wh_` and 32 hex digits.
+    #[schema(pattern = "^wh_[0-9a-f]{32}$")]
     pub id: String,
     /// Where deliveries are posted.
     pub url: String,
     /// The event types delivered; empty: every type.
+    #[schema(value_type = Vec<EventType>)]
     pub event_types: Vec<String>,
     /// Whether new events are delivered.
     pub enabled: bool,
@@ -94,8 +113,10 @@ pub struct WebhookList {
 #[derive(Serialize, ToSchema)]
 pub struct AttemptBody {
     /// The event (and `webhook-id` sent).
+    #[schema(pattern = "^evt_[0-9a-f]{16}$")]
     pub event_id: String,
     /// The event's type.
+    #[schema(value_type = EventType)]
     pub event_type: String,
     /// 1 for the first attempt.
     pub attempt: u32,
@@ -135,102 +156,24 @@ pub struct AttemptList {
     pub deliveries: Vec<AttemptBody>,
 }
 
-/// A webhook id from the path (`wh_` and 32 hex digits).
-pub struct WebhookIdPath(pub String);
+/// The two ids of `/v1/webhooks/{webhook_id}/events/{event_id}/…`, each parsed into its type
+/// (a malformed one is a 400 `invalid_parameter` naming it).
+pub struct WebhookEventPath(pub WebhookId, pub EventId);
 
-impl<S: Send + Sync> FromRequestParts<S> for WebhookIdPath {
+impl<S: Send + Sync> FromRequestParts<S> for WebhookEventPath {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
-        let axum::extract::Path(params) =
-            axum::extract::Path::<Vec<(String, String)>>::from_request_parts(parts, state)
+        let axum::extract::Path((webhook_id, event_id)) =
+            axum::extract::Path::<(String, String)>::from_request_parts(parts, state)
                 .await
-                .map_err(|e| ApiError::invalid_parameter("webhook_id", e.body_text()))?;
-        let raw = params
-            .into_iter()
-            .find(|(k, _)| k == "webhook_id")
-            .map(|(_, v)| v)
-            .unwrap_or_default();
-        let ok = raw
-            .strip_prefix("wh_")
-            .is_some_and(|h| h.len() == 32 && h.bytes().all(|b| b.is_ascii_hexdigit()));
-        if ok {
-            Ok(Self(raw.to_ascii_lowercase()))
-        } else {
-            Err(ApiError::invalid_parameter(
-                "webhook_id",
-                "webhook_id must be wh_ and 32 hexadecimal digits",
-            ))
-        }
-    }
-}
-
-/// An event id from the path (checked by the service: a malformed one is unknown).
-pub struct EventIdPath(pub String);
-
-impl<S: Send + Sync> FromRequestParts<S> for EventIdPath {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
-        let axum::extract::Path(params) =
-            axum::extract::Path::<Vec<(String, String)>>::from_request_parts(parts, state)
-                .await
-                .map_err(|e| ApiError::invalid_parameter("event_id", e.body_text()))?;
+                .map_err(|e| ApiError::invalid_parameter("path", e.body_text()))?;
+        let bad = |e: ValidationError| ApiError::invalid_parameter(e.field, e.message);
         Ok(Self(
-            params
-                .into_iter()
-                .find(|(k, _)| k == "event_id")
-                .map(|(_, v)| v)
-                .unwrap_or_default(),
+            webhook_id.parse().map_err(bad)?,
+            event_id.parse().map_err(bad)?,
         ))
     }
-}
-
-fn new_webhook(body: &serde_json::Map<String, Value>) -> Result<NewWebhook, ApiError> {
-    for k in body.keys() {
-        if !matches!(k.as_str(), "url" | "event_types" | "enabled") {
-            return Err(ApiError::invalid_field(
-                k,
-                format!("unknown field {k:?}; the fields are url, event_types, enabled"),
-            ));
-        }
-    }
-    let url = match body.get("url") {
-        Some(Value::String(u)) => u.clone(),
-        Some(_) => return Err(ApiError::invalid_field("url", "url must be a string")),
-        None => return Err(ApiError::invalid_field("url", "url is required")),
-    };
-    let event_types = match body.get("event_types") {
-        None | Some(Value::Null) => Vec::new(),
-        Some(Value::Array(items)) => items
-            .iter()
-            .map(|v| v.as_str().map(str::to_owned))
-            .collect::<Option<Vec<_>>>()
-            .ok_or_else(|| {
-                ApiError::invalid_field("event_types", "event_types must be an array of strings")
-            })?,
-        Some(_) => {
-            return Err(ApiError::invalid_field(
-                "event_types",
-                "event_types must be an array of strings",
-            ));
-        }
-    };
-    let enabled = match body.get("enabled") {
-        None | Some(Value::Null) => true,
-        Some(Value::Bool(b)) => *b,
-        Some(_) => {
-            return Err(ApiError::invalid_field(
-                "enabled",
-                "enabled must be true or false",
-            ));
-        }
-    };
-    Ok(NewWebhook {
-        url,
-        event_types,
-        enabled,
-    })
 }
 
 /// Register a webhook endpoint (scope `webhooks:manage`). The answer carries its signing
@@ -241,17 +184,15 @@ fn new_webhook(body: &serde_json::Map<String, Value>) -> Result<NewWebhook, ApiE
     tag = "webhooks",
     request_body(content = CreateWebhook, content_type = "application/json"),
     responses(
-        (status = 201, description = "Registered; `secret` is shown this once.", body = CreatedWebhookBody),
-        (status = 400, description = "Invalid JSON, a URL this server refuses (not https, a private address) or an unknown event type.", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "The database is unavailable.", body = Problem, content_type = "application/problem+json"),
+        (status = 201, description = "Registered; `secret` is shown this once. A URL this server refuses (not https, a private address) is a 400 `invalid_field` naming `url`.", body = CreatedWebhookBody),
     )
 )]
 pub async fn create_webhook(
     State(state): State<AppState>,
     client: CanManageWebhooks,
-    body: JsonObject,
+    ApiJson(body): ApiJson<CreateWebhook>,
 ) -> Result<(StatusCode, Json<CreatedWebhookBody>), ApiError> {
-    let new = new_webhook(&body.map)?;
+    let new = NewWebhook::try_from(body)?;
     let (e, secret) = state.service.create_webhook(&client.tenant, new).await?;
     Ok((
         StatusCode::CREATED,
@@ -274,7 +215,6 @@ pub async fn create_webhook(
     tag = "webhooks",
     responses(
         (status = 200, description = "The endpoints.", body = WebhookList),
-        (status = 503, description = "The database is unavailable.", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn list_webhooks(
@@ -292,17 +232,15 @@ pub async fn list_webhooks(
     get,
     path = "/v1/webhooks/{webhook_id}",
     tag = "webhooks",
-    params(("webhook_id" = String, Path, description = "wh_ and 32 hex digits")),
+    params(("webhook_id" = String, Path, description = "wh_ and 32 hex digits", pattern = "^wh_[0-9a-fA-F]{32}$")),
     responses(
         (status = 200, description = "The endpoint.", body = WebhookBody),
-        (status = 400, description = "Malformed id.", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "Unknown id.", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn get_webhook(
     State(state): State<AppState>,
     client: CanManageWebhooks,
-    WebhookIdPath(id): WebhookIdPath,
+    ApiPath(id): ApiPath<WebhookId>,
 ) -> Result<Json<WebhookBody>, ApiError> {
     let e = state.service.webhook(&client.tenant, &id).await?;
     Ok(Json(WebhookBody::from(&e)))
@@ -313,17 +251,15 @@ pub async fn get_webhook(
     delete,
     path = "/v1/webhooks/{webhook_id}",
     tag = "webhooks",
-    params(("webhook_id" = String, Path, description = "wh_ and 32 hex digits")),
+    params(("webhook_id" = String, Path, description = "wh_ and 32 hex digits", pattern = "^wh_[0-9a-fA-F]{32}$")),
     responses(
         (status = 204, description = "Deleted."),
-        (status = 400, description = "Malformed id.", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "Unknown id.", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn delete_webhook(
     State(state): State<AppState>,
     client: CanManageWebhooks,
-    WebhookIdPath(id): WebhookIdPath,
+    ApiPath(id): ApiPath<WebhookId>,
 ) -> Result<StatusCode, ApiError> {
     state.service.delete_webhook(&client.tenant, &id).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -335,16 +271,15 @@ pub async fn delete_webhook(
     post,
     path = "/v1/webhooks/{webhook_id}/test",
     tag = "webhooks",
-    params(("webhook_id" = String, Path, description = "wh_ and 32 hex digits")),
+    params(("webhook_id" = String, Path, description = "wh_ and 32 hex digits", pattern = "^wh_[0-9a-fA-F]{32}$")),
     responses(
         (status = 202, description = "Queued: the test event.", body = EventBody),
-        (status = 404, description = "Unknown id.", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn test_webhook(
     State(state): State<AppState>,
     client: CanManageWebhooks,
-    WebhookIdPath(id): WebhookIdPath,
+    ApiPath(id): ApiPath<WebhookId>,
 ) -> Result<(StatusCode, Json<EventBody>), ApiError> {
     let e = state.service.test_webhook(&client.tenant, &id).await?;
     Ok((StatusCode::ACCEPTED, Json(EventBody::from_event(e))))
@@ -355,16 +290,15 @@ pub async fn test_webhook(
     get,
     path = "/v1/webhooks/{webhook_id}/deliveries",
     tag = "webhooks",
-    params(("webhook_id" = String, Path, description = "wh_ and 32 hex digits")),
+    params(("webhook_id" = String, Path, description = "wh_ and 32 hex digits", pattern = "^wh_[0-9a-fA-F]{32}$")),
     responses(
         (status = 200, description = "The latest 100 attempts.", body = AttemptList),
-        (status = 404, description = "Unknown id.", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn list_deliveries(
     State(state): State<AppState>,
     client: CanManageWebhooks,
-    WebhookIdPath(id): WebhookIdPath,
+    ApiPath(id): ApiPath<WebhookId>,
 ) -> Result<Json<AttemptList>, ApiError> {
     let attempts = state
         .service
@@ -382,20 +316,18 @@ pub async fn list_deliveries(
     path = "/v1/webhooks/{webhook_id}/events/{event_id}/resend",
     tag = "webhooks",
     params(
-        ("webhook_id" = String, Path, description = "wh_ and 32 hex digits"),
-        ("event_id" = String, Path, description = "An event id (evt_…)"),
+        ("webhook_id" = String, Path, description = "wh_ and 32 hex digits", pattern = "^wh_[0-9a-fA-F]{32}$"),
+        ("event_id" = String, Path, description = "An event id: evt_ and 16 lowercase hex digits", pattern = "^evt_[0-9a-f]{16}$"),
     ),
     responses(
         (status = 202, description = "Queued: the event.", body = EventBody),
-        (status = 404, description = "Unknown endpoint or event.", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn resend(
     State(state): State<AppState>,
     client: CanManageWebhooks,
-    WebhookIdPath(id): WebhookIdPath,
-    EventIdPath(event_id): EventIdPath,
+    WebhookEventPath(id, event_id): WebhookEventPath,
 ) -> Result<(StatusCode, Json<EventBody>), ApiError> {
-    let e = state.service.resend(&client.tenant, &id, &event_id).await?;
+    let e = state.service.resend(&client.tenant, &id, event_id).await?;
     Ok((StatusCode::ACCEPTED, Json(EventBody::from_event(e))))
 }

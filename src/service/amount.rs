@@ -3,8 +3,6 @@
 //! Hand-written: no crate parses CLN's amount grammar (`msat`, `sat` with three decimals, `btc`
 //! with up to eleven) with the strictness the API needs.
 
-use serde_json::Value;
-
 use super::error::ValidationError;
 
 /// The largest amount that exists: 21 000 000 btc, in msat.
@@ -12,43 +10,39 @@ pub const MAX_MSAT: u64 = 21_000_000 * MSAT_PER_BTC;
 const MSAT_PER_SAT: u64 = 1_000;
 const MSAT_PER_BTC: u64 = 100_000_000_000;
 
+/// The amount grammar as a regular expression (the document's `pattern` for string amounts):
+/// `<n>`, `<n>msat`, `<n>sat`, `<n>.<3 digits>sat`, `<n>btc` or `<n>.<1-11 digits>btc`.
+pub const PATTERN: &str = r"^[0-9]+(msat|sat|btc)?$|^[0-9]+\.[0-9]{3}sat$|^[0-9]+\.[0-9]{1,11}btc$";
+
 /// A positive amount in millisatoshi, at most 21 000 000 btc.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+///
+/// Deserializes from an integer (msat) or a string of the amount grammar ([`PATTERN`]);
+/// serializes as its msat integer (one spelling per amount).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+#[serde(into = "u64")]
 pub struct Amount(u64);
 
+impl From<Amount> for u64 {
+    fn from(a: Amount) -> u64 {
+        a.0
+    }
+}
+
 impl Amount {
-    /// Reads a JSON value: an integer (msat) or a string in the seed's formats.
-    pub fn parse(value: &Value) -> Result<Self, ValidationError> {
-        let msat = match value {
-            Value::Number(n) => match n.as_u64() {
-                Some(v) => v,
-                None if n.as_i64().is_some() => return Err(invalid("must be positive")),
-                None => {
-                    return Err(invalid(
-                        "must be a whole number of msat that fits 64 bits (use a string such as \"1.500sat\" for fractions)",
-                    ));
-                }
-            },
-            Value::String(s) => parse_str(s)?,
-            Value::Null => return Err(invalid("must not be null")),
-            _ => {
-                return Err(invalid(
-                    "must be an integer (msat) or a string such as \"10000sat\"",
-                ));
-            }
-        };
-        Self::from_msat(msat)
+    /// Reads a string of the amount grammar.
+    ///
+    /// # Errors
+    /// `amount` when it breaks the grammar, is zero or exceeds [`MAX_MSAT`].
+    pub fn parse_str(s: &str) -> Result<Self, ValidationError> {
+        parse_str(s).and_then(checked).map(Self).map_err(invalid)
     }
 
     /// Checks a msat value: positive and at most [`MAX_MSAT`].
+    ///
+    /// # Errors
+    /// `amount` when zero or above [`MAX_MSAT`].
     pub fn from_msat(msat: u64) -> Result<Self, ValidationError> {
-        if msat == 0 {
-            return Err(invalid("must be positive"));
-        }
-        if msat > MAX_MSAT {
-            return Err(invalid("must not exceed 21000000btc"));
-        }
-        Ok(Self(msat))
+        checked(msat).map(Self).map_err(invalid)
     }
 
     /// The amount in millisatoshi.
@@ -57,13 +51,55 @@ impl Amount {
     }
 }
 
-fn invalid(reason: &str) -> ValidationError {
+impl<'de> serde::Deserialize<'de> for Amount {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl serde::de::Visitor<'_> for V {
+            type Value = Amount;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("an integer (msat) or a string such as \"10000sat\"")
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Amount, E> {
+                checked(v).map(Amount).map_err(E::custom)
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Amount, E> {
+                u64::try_from(v)
+                    .map_err(|_| E::custom("must be positive"))
+                    .and_then(|v| self.visit_u64(v))
+            }
+            fn visit_f64<E: serde::de::Error>(self, _: f64) -> Result<Amount, E> {
+                Err(E::custom(
+                    "must be a whole number of msat that fits 64 bits (use a string such as \"1.500sat\" for fractions)",
+                ))
+            }
+            fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<Amount, E> {
+                parse_str(s)
+                    .and_then(checked)
+                    .map(Amount)
+                    .map_err(E::custom)
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+fn checked(msat: u64) -> Result<u64, String> {
+    if msat == 0 {
+        return Err("must be positive".into());
+    }
+    if msat > MAX_MSAT {
+        return Err("must not exceed 21000000btc".into());
+    }
+    Ok(msat)
+}
+
+fn invalid(reason: String) -> ValidationError {
     ValidationError::new("amount", format!("amount {reason}"))
 }
 
 const FORMAT_HINT: &str = "must be \"<n>\", \"<n>msat\", \"<n>sat\", \"<n>.<3 digits>sat\", \"<n>btc\" or \"<n>.<1-11 digits>btc\"";
 
-fn parse_str(s: &str) -> Result<u64, ValidationError> {
+fn parse_str(s: &str) -> Result<u64, String> {
     let (number, unit, max_decimals, exact) = if let Some(n) = s.strip_suffix("msat") {
         (n, 1, 0, true)
     } else if let Some(n) = s.strip_suffix("sat") {
@@ -77,10 +113,8 @@ fn parse_str(s: &str) -> Result<u64, ValidationError> {
         Some((w, f)) => (w, Some(f)),
         None => (number, None),
     };
-    let whole = digits(whole).ok_or_else(|| invalid(FORMAT_HINT))?;
-    let mut msat = whole
-        .checked_mul(unit)
-        .ok_or_else(|| invalid("is too large"))?;
+    let whole = digits(whole).ok_or(FORMAT_HINT)?;
+    let mut msat = whole.checked_mul(unit).ok_or("is too large")?;
     if let Some(frac) = frac {
         let len_ok = if exact {
             max_decimals > 0 && frac.len() == max_decimals
@@ -88,18 +122,16 @@ fn parse_str(s: &str) -> Result<u64, ValidationError> {
             (1..=max_decimals).contains(&frac.len())
         };
         if !len_ok {
-            return Err(invalid(FORMAT_HINT));
+            return Err(FORMAT_HINT.into());
         }
-        let f = digits(frac).ok_or_else(|| invalid(FORMAT_HINT))?;
+        let f = digits(frac).ok_or(FORMAT_HINT)?;
         let scale = 10u64.pow((max_decimals - frac.len()) as u32);
-        msat = msat
-            .checked_add(f * scale)
-            .ok_or_else(|| invalid("is too large"))?;
+        msat = msat.checked_add(f * scale).ok_or("is too large")?;
     }
     Ok(msat)
 }
 
-/// ASCII digits only (no sign, no spaces), as u64.
+/// ASCII digits only (no sign, no spaces), as u64 (`None` also when it overflows).
 fn digits(s: &str) -> Option<u64> {
     if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
         return None;
@@ -110,7 +142,11 @@ fn digits(s: &str) -> Option<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use serde_json::{Value, json};
+
+    fn parse(v: &Value) -> Result<Amount, String> {
+        serde_json::from_value(v.clone()).map_err(|e| e.to_string())
+    }
 
     #[test]
     fn accepted() {
@@ -128,7 +164,11 @@ mod tests {
             (json!("0.001sat"), 1),
         ];
         for (input, msat) in cases {
-            assert_eq!(Amount::parse(&input).map(Amount::msat), Ok(msat), "{input}");
+            assert_eq!(parse(&input).map(Amount::msat), Ok(msat), "{input}");
+            assert_eq!(
+                serde_json::to_value(parse(&input).unwrap()).unwrap(),
+                json!(msat)
+            );
         }
     }
 
@@ -164,13 +204,10 @@ mod tests {
             json!({"msat": 1}),
         ];
         for input in cases {
-            let err = Amount::parse(&input).expect_err(&input.to_string());
-            assert_eq!(err.field, "amount", "{input}");
-            assert!(
-                err.message.starts_with("amount "),
-                "{input}: {}",
-                err.message
-            );
+            parse(&input).expect_err(&input.to_string());
+            if let Value::String(s) = &input {
+                assert_eq!(Amount::parse_str(s).unwrap_err().field, "amount", "{input}");
+            }
         }
     }
 }

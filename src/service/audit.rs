@@ -5,33 +5,15 @@
 use super::{
     Created, InvoiceRequestView, NewInvoiceRequest, Render, Service, ServiceError, unix_now,
 };
-use crate::auth::{ApiClient, Limit};
+use crate::auth::ApiClient;
 use crate::store::{AuditEntry, Store};
 
-/// A short outcome for the trail: `ok`, or what stopped the action.
+/// A short outcome for the trail: `ok`, `pending` (the node's answer is awaited), or the
+/// [`ErrorCode`](crate::error_code::ErrorCode) the caller was answered with.
 pub(super) fn outcome(e: &ServiceError) -> &'static str {
     match e {
-        ServiceError::LimitExceeded(l) => match l.limit {
-            Limit::PerRequest => "limit_per_request",
-            Limit::Daily => "limit_daily",
-            Limit::Outstanding => "limit_outstanding",
-        },
-        ServiceError::Validation(_) => "invalid",
-        ServiceError::NotFound(_) => "not_found",
-        ServiceError::AlreadyInactive(_) => "already_inactive",
-        ServiceError::PaymentInFlight(_) => "payment_in_flight",
-        ServiceError::LabelTaken(_) => "label_taken",
-        ServiceError::IdempotencyMismatch | ServiceError::IdempotencyInProgress => {
-            "idempotency_conflict"
-        }
         ServiceError::NodeTimeout { .. } => "pending",
-        ServiceError::ClaimNotFound => "not_found",
-        ServiceError::ClaimRevoked => "claim_revoked",
-        ServiceError::KeyNotFound(_) => "key_not_found",
-        ServiceError::KeyAlreadyRevoked(_) => "already_revoked",
-        ServiceError::WebhookNotFound(_) | ServiceError::EventNotFound(_) => "not_found",
-        ServiceError::LastAdminKey(_) => "last_admin_key",
-        ServiceError::NodeMismatch(_) | ServiceError::Node(_) | ServiceError::Store(_) => "failed",
+        other => other.code().as_str(),
     }
 }
 

@@ -12,7 +12,8 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use rand::RngCore;
 
-use super::payments::{PaymentStatus, aggregate};
+use super::PaymentStatus;
+use super::payments::aggregate;
 use super::{InvoiceRequestView, Service, ServiceError, unix_now};
 use crate::auth::ApiClient;
 use crate::store::{InvoiceRequestRecord, Status, StoreError};

@@ -18,6 +18,7 @@ use super::{
     ServiceError, unix_now, verify_signed,
 };
 use crate::bolt12::{InvoiceRequest, InvreqFields, UnsignedInvoiceRequest};
+use crate::domain::lifecycle::{self, Move};
 use crate::node::NodeError;
 use crate::store::{
     IdempotencyBinding, IdempotencyClaim, InvoiceRequestRecord, SpendingPolicy, Status, StoreError,
@@ -369,15 +370,7 @@ impl Service {
                     Err(e) => {
                         // Handed to nobody yet: withdraw it rather than answer without its page.
                         let _ = self
-                            .store
-                            .transition(
-                                &invreq_id,
-                                &[Status::Open],
-                                Status::Failed,
-                                false,
-                                false,
-                                unix_now(),
-                            )
+                            .move_request(&record, &Move::withdrawn(), unix_now())
                             .await;
                         return Err(e.into());
                     }
@@ -618,17 +611,11 @@ impl Service {
         }
         self.activate(record, &held.bolt12).await?;
         if !held.active || held.used {
-            let to = if held.used {
-                Status::Paid
-            } else {
-                Status::Disabled
-            };
-            let mut open = record.clone();
-            open.bolt12 = held.bolt12.clone();
-            open.status = Status::Open;
-            open.active = true;
-            self.move_request(&open, &[Status::Open], to, false, held.used, unix_now())
-                .await?;
+            // What the store holds now (open, unless something moved it meanwhile).
+            if let Some(open) = self.store.get_any(&record.invreq_id).await? {
+                let mv = lifecycle::after_node_inactive(held.used);
+                self.move_request(&open, &mv, unix_now()).await?;
+            }
         }
         self.settled_view(&record.invreq_id).await
     }
@@ -638,16 +625,9 @@ impl Service {
         let Some(record) = self.store.get_any(invreq_id).await? else {
             return Ok(());
         };
-        self.move_request(
-            &record,
-            &[Status::Pending],
-            Status::Failed,
-            false,
-            false,
-            unix_now(),
-        )
-        .await
-        .map(|_| ())
+        self.move_request(&record, &Move::failed(), unix_now())
+            .await
+            .map(|_| ())
     }
 
     async fn settled_view(&self, invreq_id: &str) -> Result<Settled, ServiceError> {

@@ -1,37 +1,53 @@
 //! Events: what a backend learns when an invoice request changes, written by the transaction
-//! that makes the change (the store's `*_emitting` calls) and read back in order.
+//! that makes the change (every lifecycle [`Move`] goes through [`Service::move_request`] and
+//! its siblings here, which hand the event to the store's `apply_with`) and read back in
+//! order.
 //!
 //! `data` is the invoice request as `GET /v1/invoicerequests/{id}` shows it right after the
 //! change, rendered by [`super::ServiceConfig::view_renderer`] (the API's own body type).
 
 use std::time::Duration;
 
-use super::{InvoiceRequestView, PaymentStatus, Service, ServiceError, aggregate, unix_now};
-use crate::store::{EventRecord, InvoiceRequestRecord, NewEvent, Status};
+use super::{
+    EventId, InvoiceRequestView, PaymentStatus, Service, ServiceError, aggregate, unix_now,
+};
+use crate::domain::lifecycle::Move;
+use crate::store::{EventRecord, InvoiceRequestRecord, MoveWrites, NewEvent, Status};
 
 /// Largest page of `GET /v1/events`.
 pub const MAX_EVENTS_PAGE: u32 = 1000;
 
-/// The kinds of event.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// The kinds of event (their names on the wire: `invoicerequest.created`, …).
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize, utoipa::ToSchema,
+)]
 pub enum EventType {
     /// The request is open: the node holds it and it can be paid.
+    #[serde(rename = "invoicerequest.created")]
     Created,
     /// A payment for it is in flight.
+    #[serde(rename = "invoicerequest.payment_pending")]
     PaymentPending,
     /// A payment for it completed.
+    #[serde(rename = "invoicerequest.paid")]
     Paid,
     /// Its payment in flight failed; it is open again.
+    #[serde(rename = "invoicerequest.payment_failed")]
     PaymentFailed,
     /// Disabled by a client.
+    #[serde(rename = "invoicerequest.disabled")]
     Disabled,
     /// Its `absolute_expiry` passed.
+    #[serde(rename = "invoicerequest.expired")]
     Expired,
     /// The node never created it.
+    #[serde(rename = "invoicerequest.failed")]
     Failed,
     /// A webhook endpoint ran out of delivery attempts.
+    #[serde(rename = "webhook_endpoint.failing")]
     EndpointFailing,
     /// A test delivery asked for with `POST /v1/webhooks/{id}/test`.
+    #[serde(rename = "webhook.test")]
     Test,
 }
 
@@ -99,19 +115,10 @@ impl EventType {
     }
 }
 
-/// The public id of the event with store sequence `seq`: `evt_` and 16 hex digits, so ids sort
-/// like the events.
+/// The public id of the event with store sequence `seq` ([`EventId`]): `evt_` and 16 hex
+/// digits, so ids sort like the events.
 pub fn event_id(seq: i64) -> String {
-    format!("evt_{seq:016x}")
-}
-
-/// The store sequence of a public event id.
-pub fn event_seq(id: &str) -> Option<i64> {
-    let hex = id.strip_prefix("evt_")?;
-    if hex.len() != 16 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return None;
-    }
-    i64::from_str_radix(hex, 16).ok().filter(|s| *s > 0)
+    EventId::from_seq(seq).to_string()
 }
 
 /// One event, as `GET /v1/events` and deliveries show it.
@@ -189,46 +196,51 @@ impl Service {
         )
     }
 
-    /// Moves `record` from one of `from` to `to` (compare-and-set), with the event the change
-    /// means in the same transaction; returns whether it moved.
+    /// Applies the lifecycle move `mv` to `record`, with the event it means written in the
+    /// same transaction ([`crate::store::Store::apply_with`]); returns whether it moved. Every
+    /// status change of the service goes through here (or [`Service::open_built`]).
+    ///
+    /// The move is narrowed to where the request stands (status and `used`), so its event says
+    /// exactly what happened; if something moved it meanwhile, it is read again and the move
+    /// retried from there (a few times), as a plain compare-and-set over `mv`'s `from` would.
     pub(super) async fn move_request(
         &self,
         record: &InvoiceRequestRecord,
-        from: &[Status],
-        to: Status,
-        active: bool,
-        used: bool,
+        mv: &Move,
         now: u64,
     ) -> Result<bool, ServiceError> {
-        let payments = aggregate(&self.store.payment_parts(&record.invreq_id).await?);
-        let claim_token = self
-            .claim_tokens_of(std::slice::from_ref(record))
-            .await?
-            .remove(&record.invreq_id);
-        let event = EventType::of_change(record, to, used, &payments).map(|kind| {
-            let mut after = record.clone();
-            after.status = to;
-            after.active = active;
-            after.used = used;
-            after.updated_at = now;
-            let view = InvoiceRequestView {
-                record: after.effective(now),
-                payments,
-                claim_token,
-            };
-            self.event_for(kind, &view)
-        });
+        self.move_with(record, mv, None, now).await
+    }
+
+    /// Marks a pending record open with the node's signed string ([`Move::created`]), with
+    /// its `invoicerequest.created` event; returns whether it moved.
+    pub(super) async fn activate(
+        &self,
+        record: &InvoiceRequestRecord,
+        bolt12: &str,
+    ) -> Result<bool, ServiceError> {
+        self.move_with(record, &Move::created(), Some(bolt12), unix_now())
+            .await
+    }
+
+    /// Opens a pending node-built record (written under its pending id) under the node's
+    /// `invreq_id`, with its `invoicerequest.created` event in the same transaction; returns
+    /// whether it moved (`false`: settled elsewhere).
+    pub(super) async fn open_built(
+        &self,
+        pending: &InvoiceRequestRecord,
+        invreq_id: &str,
+        bolt12: &str,
+        now: u64,
+    ) -> Result<bool, ServiceError> {
+        let mut renamed = pending.clone();
+        renamed.invreq_id = invreq_id.to_owned();
+        let event = self
+            .event_of_move(&renamed, &Move::created(), Some(bolt12), now)
+            .await?;
         let moved = self
             .store
-            .transition_emitting(
-                &record.invreq_id,
-                from,
-                to,
-                active,
-                used,
-                now,
-                event.as_ref(),
-            )
+            .rekey_pending(&pending.invreq_id, invreq_id, bolt12, event.as_ref(), now)
             .await?;
         if moved && event.is_some() {
             self.events_written();
@@ -236,33 +248,74 @@ impl Service {
         Ok(moved)
     }
 
-    /// Marks a pending record open with the node's signed string, with its
-    /// `invoicerequest.created` event; returns whether it moved.
-    pub(super) async fn activate(
+    async fn move_with(
         &self,
         record: &InvoiceRequestRecord,
-        bolt12: &str,
+        mv: &Move,
+        bolt12: Option<&str>,
+        now: u64,
     ) -> Result<bool, ServiceError> {
-        let now = unix_now();
-        let mut open = record.clone();
-        open.bolt12 = bolt12.to_owned();
-        open.status = Status::Open;
-        open.active = true;
-        open.updated_at = now;
-        let view = InvoiceRequestView {
-            record: open.effective(now),
-            payments: Vec::new(),
-            claim_token: None,
-        };
-        let event = self.event_for(EventType::Created, &view);
-        let moved = self
-            .store
-            .activate_emitting(&record.invreq_id, bolt12, now, Some(&event))
-            .await?;
-        if moved {
-            self.events_written();
+        const ATTEMPTS: usize = 4;
+        let mut current = record.clone();
+        for _ in 0..ATTEMPTS {
+            let Some(exact) = mv.only_from(current.status) else {
+                return Ok(false);
+            };
+            let event = self.event_of_move(&current, &exact, bolt12, now).await?;
+            let writes = MoveWrites {
+                bolt12,
+                used_before: Some(current.used),
+                event: event.as_ref(),
+            };
+            if self
+                .store
+                .apply_with(&current.invreq_id, &exact, &writes, now)
+                .await?
+            {
+                if event.is_some() {
+                    self.events_written();
+                }
+                return Ok(true);
+            }
+            match self.store.get_any(&record.invreq_id).await? {
+                Some(again) => current = again,
+                None => return Ok(false),
+            }
         }
-        Ok(moved)
+        Ok(false)
+    }
+
+    /// The event moving `before` by `mv` means (`None`: nothing a backend cares about), its
+    /// `data` the request as GET shows it right after the move.
+    async fn event_of_move(
+        &self,
+        before: &InvoiceRequestRecord,
+        mv: &Move,
+        bolt12: Option<&str>,
+        now: u64,
+    ) -> Result<Option<NewEvent>, ServiceError> {
+        let payments = aggregate(&self.store.payment_parts(&before.invreq_id).await?);
+        let Some(kind) = EventType::of_change(before, mv.to(), mv.used(), &payments) else {
+            return Ok(None);
+        };
+        let claim_token = self
+            .claim_tokens_of(std::slice::from_ref(before))
+            .await?
+            .remove(&before.invreq_id);
+        let mut after = before.clone();
+        if let Some(b) = bolt12 {
+            after.bolt12 = b.to_owned();
+        }
+        after.status = mv.to();
+        after.active = mv.active();
+        after.used = mv.used();
+        after.updated_at = now;
+        let view = InvoiceRequestView {
+            record: after.effective(now),
+            payments,
+            claim_token,
+        };
+        Ok(Some(self.event_for(kind, &view)))
     }
 
     /// Wakes the webhook deliverer: an event was just written.
@@ -276,36 +329,23 @@ impl Service {
         self.events_notify.clone()
     }
 
-    /// A tenant's events after `after` (an event id), oldest first, optionally of one type.
+    /// A tenant's events after `after`, oldest first, optionally of one type; `limit` is
+    /// clamped to 1..=[`MAX_EVENTS_PAGE`].
     ///
     /// # Errors
-    /// `Validation` for an `after` that is no event id or an unknown type; `Store`.
+    /// `Store`.
     pub async fn events(
         &self,
         tenant: &str,
-        after: Option<&str>,
-        kind: Option<&str>,
+        after: Option<EventId>,
+        kind: Option<EventType>,
         limit: u32,
     ) -> Result<EventPage, ServiceError> {
-        let after_seq = match after {
-            None => 0,
-            Some(id) => event_seq(id).ok_or_else(|| {
-                super::ValidationError::new("after", "after must be the id of an event (evt_…)")
-            })?,
-        };
-        if let Some(k) = kind
-            && EventType::parse(k).is_none()
-        {
-            return Err(super::ValidationError::new(
-                "type",
-                format!("unknown event type {k:?}; the types are {}", type_list()),
-            )
-            .into());
-        }
+        let after_seq = after.map_or(0, EventId::seq);
         let limit = limit.clamp(1, MAX_EVENTS_PAGE);
         let mut rows = self
             .store
-            .events(tenant, after_seq, kind, limit + 1)
+            .events(tenant, after_seq, kind.map(EventType::as_str), limit + 1)
             .await?;
         let has_more = rows.len() > limit as usize;
         rows.truncate(limit as usize);
@@ -320,13 +360,4 @@ impl Service {
         let before = unix_now().saturating_sub(self.config.events.retention.as_secs());
         Ok(self.store.prune_events(before).await?)
     }
-}
-
-/// Every event type, comma-separated (for messages).
-pub fn type_list() -> String {
-    EventType::ALL
-        .iter()
-        .map(|t| t.as_str())
-        .collect::<Vec<_>>()
-        .join(", ")
 }

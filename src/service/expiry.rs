@@ -1,6 +1,7 @@
 //! Expiry is ours to enforce: Core Lightning keeps an expired request active and pays it.
 
 use super::{Service, ServiceError, unix_now};
+use crate::domain::lifecycle;
 use crate::node::NodeError;
 use crate::store::{InvoiceRequestRecord, Status};
 
@@ -56,7 +57,6 @@ impl Service {
         if r.status == Status::Paying {
             return Ok(false);
         }
-        let from = [Status::Open, Status::Paying];
         // Already inactive on the node (paid just before, or disabled elsewhere): follow it
         // without a disable. The node layer refuses to disable with a payment in flight.
         let held = self.node.list(Some(&r.invreq_id)).await?;
@@ -79,16 +79,14 @@ impl Service {
                 Err(e) => return Err(e.into()),
             },
         };
-        let (to, why) = if used && r.single_use {
-            (Status::Paid, "paid before it expired")
-        } else {
-            (Status::Expired, "expired")
-        };
-        if self
-            .move_request(r, &from, to, false, used || r.used, unix_now())
-            .await?
-        {
-            tracing::info!(invreq_id = %r.invreq_id, status = to.as_str(), "invoice request {why}");
+        let mv = lifecycle::after_expiry(r.single_use, used, r.used);
+        if self.move_request(r, &mv, unix_now()).await? {
+            let why = if mv.to() == Status::Paid {
+                "paid before it expired"
+            } else {
+                "expired"
+            };
+            tracing::info!(invreq_id = %r.invreq_id, status = mv.to().as_str(), "invoice request {why}");
         }
         Ok(true)
     }

@@ -8,6 +8,7 @@ mod create;
 mod error;
 mod events;
 mod expiry;
+mod ids;
 mod keys;
 mod new_request;
 mod node_built;
@@ -19,7 +20,10 @@ pub mod webhooks;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-pub use amount::{Amount, MAX_MSAT};
+pub use crate::domain::lifecycle::{PaymentStatus, Status};
+/// What the API shows and asks of the store, under the service's name (the API imports no store).
+pub use crate::store::{ApiKeyRecord, ListQuery};
+pub use amount::{Amount, MAX_MSAT, PATTERN as AMOUNT_PATTERN};
 pub use claim::{
     CLAIM_TOKEN_LEN, CLAIM_WAITERS_GAUGE, ClaimView, MAX_CLAIM_WAIT, is_claim_token,
     new_claim_token,
@@ -27,17 +31,19 @@ pub use claim::{
 pub use create::{LEASE_SECS, Render};
 pub use error::{ServiceError, ValidationError};
 pub use events::{
-    Event, EventPage, EventSettings, EventType, MAX_EVENTS_PAGE, event_id, minimal_view, type_list,
+    Event, EventPage, EventSettings, EventType, MAX_EVENTS_PAGE, event_id, minimal_view,
 };
+pub use ids::{EventId, InvreqId, KeyId, WebhookId};
 pub use keys::{AuthError, CreatedKey, KeyService, NewKey};
-pub use new_request::{FIELDS, Limits, NewInvoiceRequest};
+pub use new_request::{Limits, MAX_EXPIRY_SECS, MAX_EXPIRY_SETTING_SECS, NewInvoiceRequest};
 pub use node_built::{node_label, verify_built};
-pub use payments::{CREATED_COUNTER, Payment, PaymentStatus, UPDATED_COUNTER, aggregate};
+pub use payments::{CREATED_COUNTER, Payment, UPDATED_COUNTER, aggregate};
 pub use text::{Description, Issuer, Label};
 
 use crate::bolt12::{InvoiceRequest, UnsignedInvoiceRequest};
+use crate::domain::lifecycle::{self, DisableRefused};
 use crate::node::{Node, NodeError};
-use crate::store::{InvoiceRequestRecord, ListQuery, Status, Store};
+use crate::store::{InvoiceRequestRecord, Store};
 
 /// Seconds since 1970, now.
 pub fn unix_now() -> u64 {
@@ -303,13 +309,16 @@ impl Service {
             .record_of(tenant, invreq_id)
             .await?
             .effective(unix_now());
-        if !matches!(record.status, Status::Open | Status::Paying) {
-            return Err(ServiceError::AlreadyInactive(invreq_id.to_owned()));
-        }
         // Never disable with a payment in flight (CLN v26.06.6 then crash-loops): as recorded
         // here, and (checked by the node layer right before its disable) as the node says now.
-        if record.status == Status::Paying {
-            return Err(ServiceError::PaymentInFlight(invreq_id.to_owned()));
+        match lifecycle::check_disable(record.status) {
+            Ok(()) => {}
+            Err(DisableRefused::Inactive) => {
+                return Err(ServiceError::AlreadyInactive(invreq_id.to_owned()));
+            }
+            Err(DisableRefused::PaymentInFlight) => {
+                return Err(ServiceError::PaymentInFlight(invreq_id.to_owned()));
+            }
         }
         match self.node.disable(invreq_id).await {
             Ok(node_view) => {
@@ -317,14 +326,7 @@ impl Service {
                 // answers "not active" to all but one; with the dev signer (no node state) the
                 // store's conditional transition is the only arbiter.
                 let moved = self
-                    .move_request(
-                        &record,
-                        &[Status::Open, Status::Paying],
-                        Status::Disabled,
-                        false,
-                        node_view.used,
-                        unix_now(),
-                    )
+                    .move_request(&record, &lifecycle::disabled(node_view.used), unix_now())
                     .await?;
                 if !moved && self.node.signs_locally() {
                     return Err(ServiceError::AlreadyInactive(invreq_id.to_owned()));
@@ -339,16 +341,8 @@ impl Service {
                     .await?
                     .first()
                     .is_some_and(|n| n.used);
-                let to = if used { Status::Paid } else { Status::Disabled };
-                self.move_request(
-                    &record,
-                    &[Status::Open, Status::Paying],
-                    to,
-                    false,
-                    used,
-                    unix_now(),
-                )
-                .await?;
+                let mv = lifecycle::after_node_inactive(used);
+                self.move_request(&record, &mv, unix_now()).await?;
                 return Err(ServiceError::AlreadyInactive(invreq_id.to_owned()));
             }
             Err(NodeError::PaymentInFlight) => {

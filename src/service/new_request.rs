@@ -1,7 +1,5 @@
 //! A create request, validated on construction.
 
-use serde_json::{Map, Value};
-
 use super::amount::Amount;
 use super::error::ValidationError;
 use super::text::{Description, Issuer, Label};
@@ -13,8 +11,6 @@ pub struct Limits {
     pub max_amount_msat: u64,
     /// The longest description or issuer, in UTF-8 bytes.
     pub max_text_bytes: usize,
-    /// The longest label, in UTF-8 bytes.
-    pub max_label_bytes: usize,
     /// The latest expiry a request may ask for, in seconds from now (`None`: no limit).
     pub max_expiry_secs: Option<u64>,
     /// Expiry applied when the client gives none, in seconds from now (`None`: none).
@@ -26,23 +22,52 @@ impl Default for Limits {
         Self {
             max_amount_msat: super::amount::MAX_MSAT,
             max_text_bytes: 640,
-            max_label_bytes: 256,
             max_expiry_secs: None,
             default_expiry_secs: None,
         }
     }
 }
 
-/// The request fields: the seed's, and `claim_page`; anything else is refused.
-pub const FIELDS: [&str; 7] = [
-    "amount",
-    "description",
-    "issuer",
-    "label",
-    "absolute_expiry",
-    "single_use",
-    "claim_page",
-];
+/// The latest `absolute_expiry` there is: the store keeps seconds as a signed 64-bit integer.
+pub const MAX_EXPIRY_SECS: u64 = i64::MAX as u64;
+
+/// The most seconds from now a server setting (`--max-expiry-secs`, `--default-expiry-secs`)
+/// may name: a hundred years. Larger values would overflow `now + secs`, or make every request
+/// expire at once where they wrap; they are refused at start-up.
+pub const MAX_EXPIRY_SETTING_SECS: u64 = 100 * 366 * 24 * 3600;
+
+impl Limits {
+    /// Checks the settings themselves, at start-up.
+    ///
+    /// # Errors
+    /// A sentence naming the setting and its bound when an expiry setting exceeds
+    /// [`MAX_EXPIRY_SETTING_SECS`] or is zero, or the default expiry passes the maximum.
+    pub fn check(&self) -> Result<(), String> {
+        for (name, v) in [
+            ("--max-expiry-secs", self.max_expiry_secs),
+            ("--default-expiry-secs", self.default_expiry_secs),
+        ] {
+            if let Some(v) = v
+                && !(1..=MAX_EXPIRY_SETTING_SECS).contains(&v)
+            {
+                return Err(format!(
+                    "{name} must be from 1 to {MAX_EXPIRY_SETTING_SECS} seconds (a hundred years); got {v}"
+                ));
+            }
+        }
+        if let (Some(d), Some(m)) = (self.default_expiry_secs, self.max_expiry_secs)
+            && d > m
+        {
+            return Err(format!(
+                "--default-expiry-secs ({d}) must not exceed --max-expiry-secs ({m})"
+            ));
+        }
+        if self.max_amount_msat == 0 {
+            return Err("--max-amount-msat must be positive".into());
+        }
+        Ok(())
+    }
+}
 
 /// A valid request to create an invoice request.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -64,23 +89,13 @@ pub struct NewInvoiceRequest {
 }
 
 impl NewInvoiceRequest {
-    /// Validates a JSON object of the seed's request fields, at the time `now` (seconds).
-    pub fn parse(
-        body: &Map<String, Value>,
-        limits: &Limits,
-        now: u64,
-    ) -> Result<Self, ValidationError> {
-        if let Some(unknown) = body.keys().find(|k| !FIELDS.contains(&k.as_str())) {
-            return Err(ValidationError::new(
-                unknown.clone(),
-                format!(
-                    "unknown field {unknown:?}; the fields are {}",
-                    FIELDS.join(", ")
-                ),
-            ));
-        }
-        let amount = Amount::parse(body.get("amount").ok_or_else(|| missing("amount"))?)?;
-        if amount.msat() > limits.max_amount_msat {
+    /// Applies this server's limits at the time `now` (seconds since 1970): the largest amount,
+    /// the longest texts, the expiry window, and the default expiry when none was asked for.
+    ///
+    /// # Errors
+    /// The field that passes a limit, naming the limit.
+    pub fn within(mut self, limits: &Limits, now: u64) -> Result<Self, ValidationError> {
+        if self.amount.msat() > limits.max_amount_msat {
             return Err(ValidationError::new(
                 "amount",
                 format!(
@@ -89,92 +104,49 @@ impl NewInvoiceRequest {
                 ),
             ));
         }
-        let description = match body.get("description") {
-            None | Some(Value::Null) => return Err(missing("description")),
-            Some(v) => Description::parse(string("description", v)?, limits.max_text_bytes)?,
+        for (field, text) in [
+            ("description", Some(self.description.as_str())),
+            ("issuer", self.issuer.as_ref().map(Issuer::as_str)),
+        ] {
+            if let Some(t) = text
+                && t.len() > limits.max_text_bytes
+            {
+                return Err(ValidationError::new(
+                    field,
+                    format!(
+                        "{field} must be at most {} bytes of UTF-8 on this server (got {})",
+                        limits.max_text_bytes,
+                        t.len()
+                    ),
+                ));
+            }
+        }
+        self.absolute_expiry = match self.absolute_expiry {
+            None => limits.default_expiry_secs.map(|s| now.saturating_add(s)),
+            Some(secs) => Some(expiry(secs, limits, now)?),
         };
-        let issuer = optional_string(body, "issuer")?
-            .map(|s| Issuer::parse(s, limits.max_text_bytes))
-            .transpose()?;
-        let label = optional_string(body, "label")?
-            .map(|s| Label::parse(s, limits.max_label_bytes))
-            .transpose()?;
-        let absolute_expiry = match body.get("absolute_expiry") {
-            None | Some(Value::Null) => limits.default_expiry_secs.map(|s| now.saturating_add(s)),
-            Some(v) => Some(expiry(v, limits, now)?),
-        };
-        let single_use = boolean(body, "single_use", true)?;
-        let claim_page = boolean(body, "claim_page", false)?;
-        Ok(Self {
-            amount,
-            description,
-            issuer,
-            label,
-            absolute_expiry,
-            single_use,
-            claim_page,
-        })
+        Ok(self)
     }
 }
 
-fn boolean(body: &Map<String, Value>, field: &str, default: bool) -> Result<bool, ValidationError> {
-    match body.get(field) {
-        None | Some(Value::Null) => Ok(default),
-        Some(Value::Bool(b)) => Ok(*b),
-        Some(_) => Err(ValidationError::new(
-            field,
-            format!("{field} must be true or false"),
-        )),
-    }
-}
-
-fn missing(field: &str) -> ValidationError {
-    ValidationError::new(field, format!("{field} is required"))
-}
-
-fn string(field: &str, v: &Value) -> Result<String, ValidationError> {
-    match v {
-        Value::String(s) => Ok(s.clone()),
-        _ => Err(ValidationError::new(
-            field,
-            format!("{field} must be a string"),
-        )),
-    }
-}
-
-fn optional_string(
-    body: &Map<String, Value>,
-    field: &str,
-) -> Result<Option<String>, ValidationError> {
-    match body.get(field) {
-        None | Some(Value::Null) => Ok(None),
-        Some(v) => string(field, v).map(Some),
-    }
-}
-
-/// Stored as a signed 64-bit integer: later than this is refused.
-const MAX_EXPIRY: u64 = i64::MAX as u64;
-
-fn expiry(v: &Value, limits: &Limits, now: u64) -> Result<u64, ValidationError> {
+fn expiry(secs: u64, limits: &Limits, now: u64) -> Result<u64, ValidationError> {
     let field = "absolute_expiry";
-    let secs = v.as_u64().filter(|s| *s <= MAX_EXPIRY).ok_or_else(|| {
-        ValidationError::new(
-            field,
-            "absolute_expiry must be a whole number of seconds since 1970",
-        )
-    })?;
     if secs <= now {
         return Err(ValidationError::new(
             field,
             format!("absolute_expiry must lie in the future (now is {now})"),
         ));
     }
-    if let Some(max) = limits.max_expiry_secs
-        && secs > now.saturating_add(max)
-    {
+    let latest = match limits.max_expiry_secs {
+        Some(max) => now.saturating_add(max).min(MAX_EXPIRY_SECS),
+        None => MAX_EXPIRY_SECS,
+    };
+    if secs > latest {
         return Err(ValidationError::new(
             field,
-            format!("absolute_expiry must be at most {max} seconds from now on this server"),
+            format!(
+                "absolute_expiry is too far in the future (at most {latest} on this server now)"
+            ),
         ));
     }
     Ok(secs)
@@ -183,110 +155,75 @@ fn expiry(v: &Value, limits: &Limits, now: u64) -> Result<u64, ValidationError> 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
 
     const NOW: u64 = 1_800_000_000;
 
-    fn parse(v: Value) -> Result<NewInvoiceRequest, ValidationError> {
-        NewInvoiceRequest::parse(v.as_object().unwrap(), &Limits::default(), NOW)
-    }
-
-    #[test]
-    fn seed_request_with_defaults() {
-        let r = parse(json!({"amount": "10000sat", "description": "simple test", "issuer": "clightning test suite"})).unwrap();
-        assert_eq!(r.amount.msat(), 10_000_000);
-        assert_eq!(r.description.as_str(), "simple test");
-        assert_eq!(r.issuer.unwrap().as_str(), "clightning test suite");
-        assert!(r.single_use);
-        assert!(!r.claim_page);
-        assert_eq!(r.label, None);
-        assert_eq!(r.absolute_expiry, None);
-    }
-
-    #[test]
-    fn each_rule_names_its_field() {
-        let cases = [
-            (json!({"description": "x"}), "amount"),
-            (json!({"amount": 1}), "description"),
-            (json!({"amount": 1, "description": null}), "description"),
-            (json!({"amount": 1, "description": 5}), "description"),
-            (json!({"amount": 1, "description": ""}), "description"),
-            (
-                json!({"amount": 1, "description": "x", "issuer": 1}),
-                "issuer",
-            ),
-            (
-                json!({"amount": 1, "description": "x", "label": ""}),
-                "label",
-            ),
-            (
-                json!({"amount": 1, "description": "x", "single_use": "yes"}),
-                "single_use",
-            ),
-            (
-                json!({"amount": 1, "description": "x", "absolute_expiry": NOW}),
-                "absolute_expiry",
-            ),
-            (
-                json!({"amount": 1, "description": "x", "absolute_expiry": -5}),
-                "absolute_expiry",
-            ),
-            (
-                json!({"amount": 1, "description": "x", "absolute_expiry": "1900000000"}),
-                "absolute_expiry",
-            ),
-            (
-                json!({"amount": 1, "description": "x", "absolute_expiry": 1.9e9}),
-                "absolute_expiry",
-            ),
-            (
-                json!({"amount": 1, "description": "x", "absolute_expiry": u64::MAX}),
-                "absolute_expiry",
-            ),
-            (
-                json!({"amount": 1, "description": "x", "claim_page": 1}),
-                "claim_page",
-            ),
-            (
-                json!({"amount": 1, "description": "x", "colour": "red"}),
-                "colour",
-            ),
-        ];
-        for (body, field) in cases {
-            let err = parse(body.clone()).expect_err(&body.to_string());
-            assert_eq!(err.field, field, "{body}: {}", err.message);
+    fn req(absolute_expiry: Option<u64>) -> NewInvoiceRequest {
+        NewInvoiceRequest {
+            amount: Amount::from_msat(1000).unwrap(),
+            description: Description::parse("x".into(), usize::MAX).unwrap(),
+            issuer: None,
+            label: None,
+            absolute_expiry,
+            single_use: true,
+            claim_page: false,
         }
     }
 
     #[test]
-    fn server_limits() {
+    fn server_limits_name_their_bound() {
         let limits = Limits {
-            max_amount_msat: 1000,
+            max_amount_msat: 999,
+            ..Limits::default()
+        };
+        let e = req(None).within(&limits, NOW).unwrap_err();
+        assert_eq!(
+            (e.field.as_str(), e.message.contains("999msat")),
+            ("amount", true)
+        );
+        let limits = Limits {
             max_expiry_secs: Some(60),
             default_expiry_secs: Some(30),
             ..Limits::default()
         };
-        let body = |v: Value| v.as_object().unwrap().clone();
-        let p = |v| NewInvoiceRequest::parse(&body(v), &limits, NOW);
-        assert!(p(json!({"amount": 1000, "description": "x"})).is_ok());
-        assert_eq!(
-            p(json!({"amount": 1001, "description": "x"}))
-                .unwrap_err()
-                .field,
-            "amount"
+        assert!(req(Some(NOW + 60)).within(&limits, NOW).is_ok());
+        let e = req(Some(NOW + 61)).within(&limits, NOW).unwrap_err();
+        assert_eq!(e.field, "absolute_expiry");
+        assert!(
+            e.message.contains(&format!("at most {}", NOW + 60)),
+            "{}",
+            e.message
         );
-        assert!(p(json!({"amount": 1, "description": "x", "absolute_expiry": NOW + 60})).is_ok());
+        let e = req(Some(NOW)).within(&limits, NOW).unwrap_err();
+        assert!(e.message.contains("in the future"), "{}", e.message);
         assert_eq!(
-            p(json!({"amount": 1, "description": "x", "absolute_expiry": NOW + 61}))
-                .unwrap_err()
-                .field,
-            "absolute_expiry"
-        );
-        assert_eq!(
-            p(json!({"amount": 1, "description": "x"}))
-                .unwrap()
-                .absolute_expiry,
+            req(None).within(&limits, NOW).unwrap().absolute_expiry,
             Some(NOW + 30)
         );
+        let e = req(Some(MAX_EXPIRY_SECS + 1))
+            .within(&Limits::default(), NOW)
+            .unwrap_err();
+        assert!(
+            e.message
+                .contains(&format!("too far in the future (at most {MAX_EXPIRY_SECS}")),
+            "{}",
+            e.message
+        );
+    }
+
+    #[test]
+    fn settings_that_overflow_are_refused() {
+        let with = |d: Option<u64>, m: Option<u64>| Limits {
+            default_expiry_secs: d,
+            max_expiry_secs: m,
+            ..Limits::default()
+        };
+        assert!(with(Some(3600), Some(86400)).check().is_ok());
+        assert!(with(None, None).check().is_ok());
+        let e = with(Some(u64::MAX), None).check().unwrap_err();
+        assert!(e.contains("--default-expiry-secs"), "{e}");
+        assert!(with(None, Some(u64::MAX - 5)).check().is_err());
+        assert!(with(Some(0), None).check().is_err());
+        assert!(with(Some(100), Some(10)).check().is_err());
     }
 }

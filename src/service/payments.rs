@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use super::{Service, ServiceError, unix_now};
 use crate::bolt12::invreq_id_of_invoice;
+use crate::domain::lifecycle::{self, PaymentStatus};
 use crate::node::NodePayment;
 use crate::store::{PaymentPart, Status};
 
@@ -17,28 +18,6 @@ use crate::store::{PaymentPart, Status};
 pub const CREATED_COUNTER: &str = "cln.sendpays.created";
 /// Store counter: the highest `updated_index` of sendpays already recorded.
 pub const UPDATED_COUNTER: &str = "cln.sendpays.updated";
-
-/// Where a payment stands, from its parts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum PaymentStatus {
-    /// At least one part completed: the payee has the money.
-    Complete,
-    /// None completed, at least one in flight.
-    Pending,
-    /// Every part failed: no money moved.
-    Failed,
-}
-
-impl PaymentStatus {
-    /// `complete`, `pending` or `failed`, as CLN spells them.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            PaymentStatus::Complete => "complete",
-            PaymentStatus::Pending => "pending",
-            PaymentStatus::Failed => "failed",
-        }
-    }
-}
 
 /// One payment: the parts of one `(payment_hash, groupid)`, summed like CLN's `listpays`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -78,14 +57,12 @@ pub fn aggregate(parts: &[PaymentPart]) -> Vec<Payment> {
     let mut out: Vec<Payment> = groups
         .into_iter()
         .map(|((hash, groupid), parts)| {
-            let counted = parts.iter().filter(|p| p.status != "failed");
-            let status = if parts.iter().any(|p| p.status == "complete") {
-                PaymentStatus::Complete
-            } else if parts.iter().any(|p| p.status == "pending") {
-                PaymentStatus::Pending
-            } else {
-                PaymentStatus::Failed
-            };
+            let counted = parts.iter().filter(|p| p.status != PaymentStatus::Failed);
+            let status = parts
+                .iter()
+                .map(|p| p.status)
+                .min()
+                .unwrap_or(PaymentStatus::Failed);
             Payment {
                 payment_hash: hash.to_owned(),
                 groupid,
@@ -97,7 +74,7 @@ pub fn aggregate(parts: &[PaymentPart]) -> Vec<Payment> {
                 created_at: parts.iter().map(|p| p.created_at).min().unwrap_or(0),
                 completed_at: parts
                     .iter()
-                    .filter(|p| p.status == "complete")
+                    .filter(|p| p.status == PaymentStatus::Complete)
                     .filter_map(|p| p.completed_at)
                     .max(),
                 first_index: parts.iter().map(|p| p.created_index).min().unwrap_or(0),
@@ -142,6 +119,10 @@ impl Service {
         if self.store.get_any(&invreq_id).await?.is_none() {
             return Ok(None);
         }
+        let Some(status) = PaymentStatus::parse(&p.status) else {
+            tracing::warn!(%invreq_id, payment_hash = %p.payment_hash, status = %p.status, "payment part with a status CLN does not use; not recorded");
+            return Ok(None);
+        };
         self.store
             .upsert_payment_part(
                 &PaymentPart {
@@ -149,7 +130,7 @@ impl Service {
                     groupid: p.groupid,
                     partid: p.partid,
                     invreq_id: invreq_id.clone(),
-                    status: p.status.clone(),
+                    status,
                     amount_msat: p.amount_msat,
                     amount_sent_msat: p.amount_sent_msat,
                     preimage: p.preimage.clone(),
@@ -175,22 +156,19 @@ impl Service {
             let payments = aggregate(&self.store.payment_parts(invreq_id).await?);
             let complete = payments.iter().any(|p| p.status == PaymentStatus::Complete);
             let pending = payments.iter().any(|p| p.status == PaymentStatus::Pending);
-            let used = record.used || complete;
-            let (to, active) = match record.status {
-                Status::Pending | Status::Failed => return Ok(()),
-                _ if record.single_use && complete => (Status::Paid, false),
-                Status::Open | Status::Paying if pending => (Status::Paying, true),
-                Status::Open | Status::Paying => (Status::Open, true),
-                other => (other, false),
-            };
-            if (to, active, used) == (record.status, record.active, record.used) {
+            let Some(mv) = lifecycle::after_payments(
+                record.status,
+                record.active,
+                record.used,
+                record.single_use,
+                complete,
+                pending,
+            ) else {
                 return Ok(());
-            }
+            };
             let now = unix_now();
-            if self
-                .move_request(&record, &[record.status], to, active, used, now)
-                .await?
-            {
+            if self.move_request(&record, &mv, now).await? {
+                let (to, used) = (mv.to(), mv.used());
                 tracing::info!(%invreq_id, from = record.status.as_str(), status = to.as_str(), used, "payment recorded");
                 if to != Status::Paying && record.absolute_expiry.is_some_and(|e| e <= now) {
                     // A payment that held back an expiry has settled: let the sweeper run.
@@ -240,17 +218,18 @@ mod tests {
     use super::*;
 
     fn part(hash: &str, group: u64, id: u64, status: &str, amount: u64, sent: u64) -> PaymentPart {
+        let status = PaymentStatus::parse(status).unwrap();
         PaymentPart {
             payment_hash: hash.into(),
             groupid: group,
             partid: id,
             invreq_id: "r".into(),
-            status: status.into(),
+            status,
             amount_msat: Some(amount),
             amount_sent_msat: sent,
-            preimage: (status == "complete").then(|| "pre".into()),
+            preimage: (status == PaymentStatus::Complete).then(|| "pre".into()),
             created_at: 100 + id,
-            completed_at: (status == "complete").then_some(200 + id),
+            completed_at: (status == PaymentStatus::Complete).then_some(200 + id),
             created_index: 10 * group + id,
             updated_index: 0,
         }

@@ -1,4 +1,5 @@
-//! `description`, `issuer` and `label`: UTF-8 text without control characters.
+//! `description` and `issuer` (UTF-8 text without control characters) and `label` (any UTF-8
+//! string but U+0000).
 
 use super::error::ValidationError;
 
@@ -69,11 +70,51 @@ text_type!(
     Issuer,
     "issuer"
 );
-text_type!(
-    /// An internal name, unique per API client; never encoded into the `lnr1…`.
-    Label,
-    "label"
-);
+/// An internal name, unique per tenant; never encoded into the `lnr1…`. The seed's "any UTF-8
+/// string": empty, tabs, newlines and any other character but U+0000 (which PostgreSQL `text`
+/// cannot hold), at most [`Label::MAX_CHARS`] characters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Label(String);
+
+impl Label {
+    /// The most characters (Unicode scalar values, as JSON Schema's `maxLength` counts) a label
+    /// may have.
+    pub const MAX_CHARS: usize = 1024;
+
+    /// Checks a label.
+    ///
+    /// # Errors
+    /// `label` when it holds U+0000 or has more than [`Label::MAX_CHARS`] characters.
+    pub fn parse(value: String) -> Result<Self, ValidationError> {
+        let chars = value.chars().count();
+        if chars > Self::MAX_CHARS {
+            return Err(ValidationError::new(
+                "label",
+                format!(
+                    "label must be at most {} characters (got {chars})",
+                    Self::MAX_CHARS
+                ),
+            ));
+        }
+        if value.contains('\u{0}') {
+            return Err(ValidationError::new(
+                "label",
+                "label must not contain U+0000 (any other character is accepted)",
+            ));
+        }
+        Ok(Self(value))
+    }
+
+    /// The label.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The label, owned.
+    pub fn into_inner(self) -> String {
+        self.0
+    }
+}
 
 #[cfg(test)]
 mod tests {
@@ -110,10 +151,18 @@ mod tests {
     #[test]
     fn issuer_and_label_name_their_field() {
         assert_eq!(Issuer::parse("".into(), 10).unwrap_err().field, "issuer");
-        assert_eq!(Label::parse("\t".into(), 10).unwrap_err().field, "label");
-        assert_eq!(
-            Label::parse("order 42".into(), 10).unwrap().as_str(),
-            "order 42"
-        );
+        for ok in [
+            "order 42",
+            "",
+            "\t",
+            "a\nb",
+            &"x".repeat(300),
+            &"é".repeat(1024),
+        ] {
+            assert_eq!(Label::parse(ok.into()).unwrap().as_str(), ok);
+        }
+        for bad in ["nul\u{0}", &"x".repeat(1025)] {
+            assert_eq!(Label::parse(bad.into()).unwrap_err().field, "label");
+        }
     }
 }

@@ -1,7 +1,7 @@
 //! Events (the outbox), webhook endpoints and the webhook delivery queue.
 //!
 //! An event is inserted by the very transaction that makes the change it reports
-//! ([`Store::transition_emitting`] and friends take an `Option<&NewEvent>`), and fans out in
+//! ([`Store::apply_with`] and the inserts take an `Option<&NewEvent>`), and fans out in
 //! that transaction into one `webhook_deliveries` row per subscribed endpoint: a change is never
 //! committed without its event, nor an event without its deliveries.
 //!

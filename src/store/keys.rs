@@ -6,7 +6,10 @@
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use super::{Backend, InvoiceRequestRecord, NewEvent, Store, StoreError, get_bool, insert_query};
+use super::{
+    Backend, InvoiceRequestRecord, NewEvent, Status, Store, StoreError, get_bool, insert_query,
+};
+use crate::domain::lifecycle::sql_status_in;
 
 /// An idempotency key held by one attempt, to bind to the record it inserts.
 #[derive(Debug, Clone, Copy)]
@@ -210,19 +213,25 @@ fn insert_key_query(
 /// many maximal amounts a tenant holds (issue 12: five requests of 21 000 000 btc overflowed
 /// a plain `SUM`); [`wide_sum`] joins them in 128 bits. `SUM` is cast because PostgreSQL sums
 /// BIGINT to NUMERIC, which the Any driver cannot read.
-const SPENDING_SQL: &str = "SELECT \
-     CAST(COALESCE(SUM(CASE WHEN status IN ('pending', 'open', 'paying', 'paid') AND created_at > $2 \
+static SPENDING_SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    let promised = sql_status_in(&Status::PROMISED);
+    let outstanding = sql_status_in(&Status::OUTSTANDING);
+    format!(
+        "SELECT \
+     CAST(COALESCE(SUM(CASE WHEN {promised} AND created_at > $2 \
           THEN amount_msat / 1000000000 ELSE 0 END), 0) AS BIGINT) AS daily_hi, \
-     CAST(COALESCE(SUM(CASE WHEN status IN ('pending', 'open', 'paying', 'paid') AND created_at > $2 \
+     CAST(COALESCE(SUM(CASE WHEN {promised} AND created_at > $2 \
           THEN amount_msat % 1000000000 ELSE 0 END), 0) AS BIGINT) AS daily_lo, \
-     CAST(COALESCE(SUM(CASE WHEN status IN ('pending', 'open', 'paying') \
+     CAST(COALESCE(SUM(CASE WHEN {outstanding} \
           AND (absolute_expiry IS NULL OR absolute_expiry > $3) \
           THEN amount_msat / 1000000000 ELSE 0 END), 0) AS BIGINT) AS outstanding_hi, \
-     CAST(COALESCE(SUM(CASE WHEN status IN ('pending', 'open', 'paying') \
+     CAST(COALESCE(SUM(CASE WHEN {outstanding} \
           AND (absolute_expiry IS NULL OR absolute_expiry > $3) \
           THEN amount_msat % 1000000000 ELSE 0 END), 0) AS BIGINT) AS outstanding_lo \
      FROM invoice_requests WHERE tenant = $1 \
-     AND (created_at > $2 OR status IN ('pending', 'open', 'paying'))";
+     AND (created_at > $2 OR {outstanding})"
+    )
+});
 
 /// The unit of the high part of an overflow-proof sum, msat. A BIGINT holds the high parts of
 /// more than 4 · 10⁹ maximal amounts (2.1 · 10¹⁸ msat each) and the low parts of more than
@@ -366,7 +375,7 @@ impl Store {
 
     /// What a tenant has promised at `now`.
     pub async fn spending(&self, tenant: &str, now: u64) -> Result<Spending, StoreError> {
-        let row = sqlx::query(SPENDING_SQL)
+        let row = sqlx::query(SPENDING_SQL.as_str())
             .bind(tenant.to_owned())
             .bind(now.saturating_sub(DAY_SECS) as i64)
             .bind(now as i64)
@@ -422,7 +431,7 @@ impl Store {
             .execute(&mut *tx)
             .await
             .map_err(StoreError::classify)?;
-            let row = sqlx::query(SPENDING_SQL)
+            let row = sqlx::query(SPENDING_SQL.as_str())
                 .bind(r.tenant.clone())
                 .bind(now.saturating_sub(DAY_SECS) as i64)
                 .bind(now as i64)

@@ -8,6 +8,7 @@ mod claims;
 mod error;
 mod events;
 mod keys;
+mod leader;
 mod model;
 mod node_built;
 mod stats;
@@ -27,9 +28,13 @@ pub use keys::{
     ApiKeyRecord, AuditEntry, DAY_SECS, IdempotencyBinding, Limit, LimitExceeded, Revocation,
     Spending, SpendingPolicy,
 };
+pub use leader::LeaderLock;
 pub use model::{
-    IdempotencyClaim, IdempotencyRecord, InvoiceRequestRecord, ListQuery, PaymentPart, Status,
+    IdempotencyClaim, IdempotencyRecord, InvoiceRequestRecord, ListQuery, PaymentPart,
+    PaymentStatus, Status,
 };
+
+use crate::domain::lifecycle::{Move, sql_active, sql_status_in};
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
@@ -76,6 +81,19 @@ pub struct Store {
     /// Writes: one connection on SQLite, the same pool as `pool` on PostgreSQL.
     writer: AnyPool,
     backend: Backend,
+}
+
+/// What a lifecycle move writes besides its status, in its own transaction
+/// ([`Store::apply_with`]).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct MoveWrites<'a> {
+    /// The node's signed `lnr1…` string (a pending request the node now holds).
+    pub bolt12: Option<&'a str>,
+    /// Compare-and-set on `used` as well: the move happens only while `used` still has this
+    /// value (the state its event was computed from).
+    pub used_before: Option<bool>,
+    /// The event the move means (the outbox row and its deliveries), written only if it moved.
+    pub event: Option<&'a NewEvent>,
 }
 
 const RECORD_COLUMNS: &str = "seq, invreq_id, tenant, bolt12, amount_msat, description, issuer, label, \
@@ -206,13 +224,11 @@ impl Store {
             format!("SELECT {RECORD_COLUMNS} FROM invoice_requests WHERE tenant = $1 AND seq < $2");
         let mut n = 2;
         if !q.include_failed {
-            sql.push_str(" AND status <> 'failed'");
+            sql.push_str(&format!(" AND status <> '{}'", Status::Failed.as_str()));
         }
         if q.active_only {
             n += 1;
-            sql.push_str(&format!(
-                " AND status IN ('open', 'paying') AND (absolute_expiry IS NULL OR absolute_expiry > ${n})"
-            ));
+            sql.push_str(&format!(" AND {}", sql_active(n)));
         }
         if q.label.is_some() {
             n += 1;
@@ -236,104 +252,99 @@ impl Store {
         rows.iter().map(record).collect()
     }
 
-    /// Moves a request to a new state if it is in one of `from`; returns whether it moved.
-    pub async fn transition(
-        &self,
-        invreq_id: &str,
-        from: &[Status],
-        to: Status,
-        active: bool,
-        used: bool,
-        now: u64,
-    ) -> Result<bool, StoreError> {
-        self.transition_emitting(invreq_id, from, to, active, used, now, None)
+    /// Applies a checked lifecycle move if the request is in one of its `from` statuses
+    /// (compare-and-set); returns whether it moved. Nothing else is written: the service
+    /// moves requests with [`Store::apply_with`], which writes the move's event with it.
+    pub async fn apply(&self, invreq_id: &str, mv: &Move, now: u64) -> Result<bool, StoreError> {
+        self.apply_with(invreq_id, mv, &MoveWrites::default(), now)
             .await
     }
 
-    /// [`Store::transition`], inserting `event` in the same transaction if it moved.
-    #[allow(clippy::too_many_arguments)]
-    pub async fn transition_emitting(
-        &self,
-        invreq_id: &str,
-        from: &[Status],
-        to: Status,
-        active: bool,
-        used: bool,
-        now: u64,
-        event: Option<&NewEvent>,
-    ) -> Result<bool, StoreError> {
-        let placeholders: Vec<String> = (0..from.len()).map(|i| format!("${}", i + 6)).collect();
-        let sql = format!(
-            "UPDATE invoice_requests SET status = $1, active = $2, used = $3, updated_at = $4 \
-             WHERE invreq_id = $5 AND status IN ({})",
-            placeholders.join(", ")
-        );
-        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(to.as_str())
-            .bind(active)
-            .bind(used)
-            .bind(now as i64)
-            .bind(invreq_id);
-        for s in from {
-            query = query.bind(s.as_str());
-        }
-        let Some(event) = event else {
-            let done = query
-                .execute(&self.writer)
-                .await
-                .map_err(StoreError::classify)?;
-            return Ok(done.rows_affected() == 1);
-        };
-        let mut tx = self.begin_write().await?;
-        let done = query
-            .execute(&mut *tx)
-            .await
-            .map_err(StoreError::classify)?;
-        if done.rows_affected() != 1 {
-            return Ok(false);
-        }
-        events::insert_event(&mut tx, self.backend, event, now).await?;
-        tx.commit().await.map_err(StoreError::classify)?;
-        Ok(true)
-    }
-
-    /// Marks a pending request active with the node's signed string.
+    /// Marks a pending request `open` with the node's signed `lnr1…` string
+    /// ([`Move::created`]); returns whether it moved.
     pub async fn activate(
         &self,
         invreq_id: &str,
         bolt12: &str,
         now: u64,
     ) -> Result<bool, StoreError> {
-        self.activate_emitting(invreq_id, bolt12, now, None).await
+        let writes = MoveWrites {
+            bolt12: Some(bolt12),
+            ..MoveWrites::default()
+        };
+        self.apply_with(invreq_id, &Move::created(), &writes, now)
+            .await
     }
 
-    /// [`Store::activate`], inserting `event` in the same transaction if it moved.
-    pub async fn activate_emitting(
+    /// Applies a checked lifecycle move (compare-and-set on its `from` statuses, and on
+    /// `used` when [`MoveWrites::used_before`] is given) together with what `writes` adds, in
+    /// one write transaction: the event (outbox) is committed with the move or not at all, and
+    /// only when the move happened. Returns whether it moved.
+    pub async fn apply_with(
         &self,
         invreq_id: &str,
-        bolt12: &str,
+        mv: &Move,
+        writes: &MoveWrites<'_>,
         now: u64,
-        event: Option<&NewEvent>,
     ) -> Result<bool, StoreError> {
         let mut tx = self.begin_write().await?;
-        let done = sqlx::query(
-            "UPDATE invoice_requests SET status = 'open', active = $1, bolt12 = $2, updated_at = $3 \
-             WHERE invreq_id = $4 AND status = 'pending'",
-        )
-        .bind(true)
-        .bind(bolt12)
-        .bind(now as i64)
-        .bind(invreq_id)
-        .execute(&mut *tx)
-        .await
-        .map_err(StoreError::classify)?;
+        if !self.apply_in(&mut tx, invreq_id, mv, writes, now).await? {
+            tx.rollback().await.map_err(StoreError::classify)?;
+            return Ok(false);
+        }
+        tx.commit().await.map_err(StoreError::classify)?;
+        Ok(true)
+    }
+
+    /// The status change itself, inside the caller's transaction: `status`, `active` and
+    /// `used` as the move says, `bolt12` when given; `updated_at = now`; then the event, if the
+    /// row moved.
+    async fn apply_in(
+        &self,
+        tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+        invreq_id: &str,
+        mv: &Move,
+        writes: &MoveWrites<'_>,
+        now: u64,
+    ) -> Result<bool, StoreError> {
+        let mut sql = String::from(
+            "UPDATE invoice_requests SET status = $1, active = $2, used = $3, updated_at = $4",
+        );
+        let mut n = 5;
+        if writes.bolt12.is_some() {
+            n += 1;
+            sql.push_str(&format!(", bolt12 = ${n}"));
+        }
+        sql.push_str(&format!(
+            " WHERE invreq_id = $5 AND {}",
+            sql_status_in(mv.from())
+        ));
+        if writes.used_before.is_some() {
+            n += 1;
+            sql.push_str(&format!(" AND used = ${n}"));
+        }
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(mv.to().as_str())
+            .bind(mv.active())
+            .bind(mv.used())
+            .bind(now as i64)
+            .bind(invreq_id);
+        if let Some(b) = writes.bolt12 {
+            query = query.bind(b);
+        }
+        if let Some(u) = writes.used_before {
+            query = query.bind(u);
+        }
+        let done = query
+            .execute(&mut **tx)
+            .await
+            .map_err(StoreError::classify)?;
         if done.rows_affected() != 1 {
             return Ok(false);
         }
-        if let Some(event) = event {
-            events::insert_event(&mut tx, self.backend, event, now).await?;
+        if let Some(event) = writes.event {
+            events::insert_event(tx, self.backend, event, now).await?;
         }
-        tx.commit().await.map_err(StoreError::classify)?;
         Ok(true)
     }
 
@@ -344,8 +355,9 @@ impl Store {
         limit: u32,
     ) -> Result<Vec<InvoiceRequestRecord>, StoreError> {
         let sql = format!(
-            "SELECT {RECORD_COLUMNS} FROM invoice_requests WHERE status = 'pending' AND created_at <= $1 \
-             ORDER BY seq LIMIT $2"
+            "SELECT {RECORD_COLUMNS} FROM invoice_requests WHERE {} AND created_at <= $1 \
+             ORDER BY seq LIMIT $2",
+            sql_status_in(&[Status::Pending])
         );
         let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(older_than as i64)
@@ -358,13 +370,15 @@ impl Store {
 
     /// The earliest `absolute_expiry` among active requests, if any.
     pub async fn next_expiry(&self) -> Result<Option<u64>, StoreError> {
-        let v: Option<i64> = sqlx::query_scalar(
+        let sql = format!(
             "SELECT MIN(absolute_expiry) FROM invoice_requests \
-             WHERE absolute_expiry IS NOT NULL AND status IN ('open', 'paying')",
-        )
-        .fetch_one(&self.pool)
-        .await
-        .map_err(StoreError::classify)?;
+             WHERE absolute_expiry IS NOT NULL AND {}",
+            sql_status_in(&Status::LIVE)
+        );
+        let v: Option<i64> = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+            .fetch_one(&self.pool)
+            .await
+            .map_err(StoreError::classify)?;
         Ok(v.map(|e| e as u64))
     }
 
@@ -376,7 +390,8 @@ impl Store {
     ) -> Result<Vec<InvoiceRequestRecord>, StoreError> {
         let sql = format!(
             "SELECT {RECORD_COLUMNS} FROM invoice_requests WHERE absolute_expiry IS NOT NULL \
-             AND absolute_expiry <= $1 AND status IN ('open', 'paying') ORDER BY absolute_expiry LIMIT $2"
+             AND absolute_expiry <= $1 AND {} ORDER BY absolute_expiry LIMIT $2",
+            sql_status_in(&Status::LIVE)
         );
         let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(now as i64)
@@ -595,12 +610,15 @@ impl Store {
     /// Deletes a `pending` record whose create provably never reached the node (no connection,
     /// or refused before running): nothing of it exists anywhere, and its label is free.
     pub async fn delete_pending(&self, invreq_id: &str) -> Result<bool, StoreError> {
-        let done =
-            sqlx::query("DELETE FROM invoice_requests WHERE invreq_id = $1 AND status = 'pending'")
-                .bind(invreq_id)
-                .execute(&self.writer)
-                .await
-                .map_err(StoreError::classify)?;
+        let sql = format!(
+            "DELETE FROM invoice_requests WHERE invreq_id = $1 AND {}",
+            sql_status_in(&[Status::Pending])
+        );
+        let done = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(invreq_id)
+            .execute(&self.writer)
+            .await
+            .map_err(StoreError::classify)?;
         Ok(done.rows_affected() == 1)
     }
 
@@ -612,8 +630,9 @@ impl Store {
         limit: u32,
     ) -> Result<Vec<InvoiceRequestRecord>, StoreError> {
         let sql = format!(
-            "SELECT {RECORD_COLUMNS} FROM invoice_requests WHERE status = 'failed' AND updated_at >= $1 \
-             ORDER BY seq DESC LIMIT $2"
+            "SELECT {RECORD_COLUMNS} FROM invoice_requests WHERE {} AND updated_at >= $1 \
+             ORDER BY seq DESC LIMIT $2",
+            sql_status_in(&[Status::Failed])
         );
         let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(since as i64)
@@ -653,7 +672,7 @@ impl Store {
         .bind(p.groupid as i64)
         .bind(p.partid as i64)
         .bind(&p.invreq_id)
-        .bind(&p.status)
+        .bind(p.status.as_str())
         .bind(p.amount_msat.map(|a| a as i64))
         .bind(p.amount_sent_msat as i64)
         .bind(&p.preimage)
@@ -706,7 +725,12 @@ impl Store {
                     groupid: u(r, "groupid")?,
                     partid: u(r, "partid")?,
                     invreq_id: r.try_get("invreq_id")?,
-                    status: r.try_get("status")?,
+                    status: {
+                        let s: String = r.try_get("status")?;
+                        PaymentStatus::parse(&s).ok_or_else(|| {
+                            sqlx::Error::Decode(format!("unknown payment status {s:?}").into())
+                        })?
+                    },
                     amount_msat: opt(r, "amount_msat")?,
                     amount_sent_msat: u(r, "amount_sent_msat")?,
                     preimage: r.try_get("preimage")?,

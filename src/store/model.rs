@@ -1,55 +1,7 @@
 //! Records the store keeps.
 
-use serde::Serialize;
-
-/// Where an invoice request stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum Status {
-    /// Written before the node was asked; settled by the node's answer or the reconciler.
-    Pending,
-    /// Active: the node will pay an invoice for it.
-    Open,
-    /// A payment for it is in flight.
-    Paying,
-    /// Paid (single-use: no further payment possible).
-    Paid,
-    /// Disabled by the client.
-    Disabled,
-    /// Its absolute_expiry has passed.
-    Expired,
-    /// The node never created it; it was never handed out.
-    Failed,
-}
-
-impl Status {
-    /// The name stored in the database and shown in the API.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Status::Pending => "pending",
-            Status::Open => "open",
-            Status::Paying => "paying",
-            Status::Paid => "paid",
-            Status::Disabled => "disabled",
-            Status::Expired => "expired",
-            Status::Failed => "failed",
-        }
-    }
-
-    /// Reads a stored name.
-    pub fn parse(s: &str) -> Option<Self> {
-        Some(match s {
-            "pending" => Status::Pending,
-            "open" => Status::Open,
-            "paying" => Status::Paying,
-            "paid" => Status::Paid,
-            "disabled" => Status::Disabled,
-            "expired" => Status::Expired,
-            "failed" => Status::Failed,
-            _ => return None,
-        })
-    }
-}
+use crate::domain::lifecycle::effective_status;
+pub use crate::domain::lifecycle::{PaymentStatus, Status};
 
 /// One invoice request as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -93,10 +45,9 @@ impl InvoiceRequestRecord {
     /// Expiry applies from the instant it passes, even before the sweeper has run (which
     /// waits while a payment is in flight: a completed one still makes it `paid`).
     pub fn effective(mut self, now: u64) -> Self {
-        if matches!(self.status, Status::Open | Status::Paying)
-            && self.absolute_expiry.is_some_and(|e| e <= now)
-        {
-            self.status = Status::Expired;
+        let shown = effective_status(self.status, self.absolute_expiry, now);
+        if shown != self.status {
+            self.status = shown;
             self.active = false;
         }
         self
@@ -117,8 +68,8 @@ pub struct PaymentPart {
     pub partid: u64,
     /// Hex id of the invoice request it pays.
     pub invreq_id: String,
-    /// `pending`, `complete` or `failed`.
-    pub status: String,
+    /// Where this part stands.
+    pub status: PaymentStatus,
     /// What this part delivers to the payee, msat.
     pub amount_msat: Option<u64>,
     /// What this part sent, msat (fees included).

@@ -290,20 +290,16 @@ async fn a_failed_record_found_active_on_the_node_is_disabled_there() {
     let id = created["invreq_id"].as_str().unwrap();
     // A store that once gave up on it (as older versions did after a late answer).
     let store = store_of(&app).await;
-    use invreqd::store::Status;
-    assert!(
-        store
-            .transition(
-                id,
-                &[Status::Open],
-                Status::Failed,
-                false,
-                false,
-                invreqd::service::unix_now()
-            )
-            .await
-            .unwrap()
-    );
+    // Written behind the lifecycle's back: no move leads from open to failed.
+    let moved = sqlx::query(
+        "UPDATE invoice_requests SET status = 'failed', active = $1 WHERE invreq_id = $2",
+    )
+    .bind(false)
+    .bind(id)
+    .execute(store.pool())
+    .await
+    .unwrap();
+    assert_eq!(moved.rows_affected(), 1);
     let service = service_on(&double, app.data_dir.path()).await;
     assert_eq!(service.disable_failed_but_live().await.unwrap(), 1);
     let held = double.invoice_requests();

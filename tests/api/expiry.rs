@@ -114,7 +114,8 @@ async fn a_request_paid_just_before_its_expiry_ends_paid_with_its_payment() {
         if got["status"] == "paid" {
             break;
         }
-        assert_ne!(got["status"], "expired", "the node's truth wins: {got}");
+        // From the expiry instant until the sweeper has asked the node, GET may read `expired`
+        // (the API answers expired at once); the node's truth then wins.
         assert!(Instant::now() < deadline, "settled by the sweeper: {got}");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
@@ -170,7 +171,9 @@ async fn a_thousand_requests_expiring_together_are_each_disabled_once() {
     if let Ok(d) = expires_at.duration_since(std::time::SystemTime::now()) {
         tokio::time::sleep(d).await;
     }
-    let all_off = wait_until(Duration::from_secs(10), || {
+    // Each expiry is three node calls (look, in-flight check, disable): 3000 through TLS on a
+    // loaded 2-core machine.
+    let all_off = wait_until(Duration::from_secs(60), || {
         double.invoice_requests().iter().all(|r| !r.1)
     })
     .await;

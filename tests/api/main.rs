@@ -5,6 +5,7 @@ mod claim;
 mod cln_faults;
 mod cln_rest;
 mod cln_support;
+mod contract;
 mod create;
 mod exactly_once;
 mod expiry;

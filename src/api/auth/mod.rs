@@ -19,6 +19,7 @@ use axum::response::{IntoResponse, Response};
 
 use super::error::ApiError;
 use crate::auth::{ApiClient, Scope};
+use crate::error_code::ErrorCode;
 use crate::service::Service;
 pub use ratelimit::{KeyRateLimiter, RateLimit};
 
@@ -45,28 +46,31 @@ pub struct AuthState {
 fn bearer(headers: &HeaderMap) -> Result<&str, ApiError> {
     let mut values = headers.get_all(header::AUTHORIZATION).iter();
     let (Some(value), None) = (values.next(), values.next()) else {
-        return Err(ApiError::unauthenticated(
-            "unauthenticated",
+        return Err(ApiError::new(
+            ErrorCode::Unauthenticated,
             "send the API key as `Authorization: Bearer <key>` (exactly one Authorization header)",
         ));
     };
     let value = value.to_str().map_err(|_| {
-        ApiError::unauthenticated("invalid_api_key", "the Authorization header is not ASCII")
+        ApiError::new(
+            ErrorCode::InvalidApiKey,
+            "the Authorization header is not ASCII",
+        )
     })?;
     match value.split_once(' ') {
         Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") => {
             let token = token.trim();
             if token.is_empty() {
-                Err(ApiError::unauthenticated(
-                    "invalid_api_key",
+                Err(ApiError::new(
+                    ErrorCode::InvalidApiKey,
                     "the bearer token is empty",
                 ))
             } else {
                 Ok(token)
             }
         }
-        _ => Err(ApiError::unauthenticated(
-            "unauthenticated",
+        _ => Err(ApiError::new(
+            ErrorCode::Unauthenticated,
             "the Authorization header must use the Bearer scheme: `Authorization: Bearer <key>`",
         )),
     }
@@ -195,7 +199,7 @@ impl<St: Send + Sync, S: RequiredScope> FromRequestParts<St> for Scoped<S> {
             .get::<ApiClient>()
             .cloned()
             .ok_or_else(|| {
-                ApiError::unauthenticated("unauthenticated", "this route needs an API key")
+                ApiError::new(ErrorCode::Unauthenticated, "this route needs an API key")
             })?;
         if let Some(scope) = S::SCOPE
             && !client.has(scope)

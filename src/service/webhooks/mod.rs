@@ -13,10 +13,8 @@ pub mod sign;
 
 use std::time::Duration;
 
-use uuid::Uuid;
-
-use super::events::{Event, EventType, event_seq, type_list};
-use super::{Service, ServiceError, ValidationError, unix_now};
+use super::events::{Event, EventType};
+use super::{EventId, Service, ServiceError, WebhookId, unix_now};
 use crate::store::{AttemptRecord, EndpointRecord, NewEvent};
 pub use destination::DestinationPolicy;
 pub use sign::WebhookSecret;
@@ -100,9 +98,39 @@ pub struct NewWebhook {
     /// Where deliveries go.
     pub url: String,
     /// Types to deliver; empty: every type.
+    pub event_types: Vec<EventType>,
+    /// Whether new events are queued for it.
+    pub enabled: bool,
+}
+
+/// A webhook endpoint as its tenant sees it (never its secret).
+#[derive(Debug, Clone)]
+pub struct Webhook {
+    /// `wh_…`.
+    pub id: String,
+    /// Where deliveries go.
+    pub url: String,
+    /// Subscribed types; empty: every type.
     pub event_types: Vec<String>,
     /// Whether new events are queued for it.
     pub enabled: bool,
+    /// Whether a delivery ran out of attempts since its last success.
+    pub failing: bool,
+    /// Seconds since 1970.
+    pub created_at: u64,
+}
+
+impl From<EndpointRecord> for Webhook {
+    fn from(e: EndpointRecord) -> Self {
+        Self {
+            id: e.id,
+            url: e.url,
+            event_types: e.event_types,
+            enabled: e.enabled,
+            failing: e.failing,
+            created_at: e.created_at,
+        }
+    }
 }
 
 /// One attempt to deliver an event to an endpoint.
@@ -135,29 +163,23 @@ impl Service {
         &self,
         tenant: &str,
         new: NewWebhook,
-    ) -> Result<(EndpointRecord, WebhookSecret), ServiceError> {
+    ) -> Result<(Webhook, WebhookSecret), ServiceError> {
         let url = self
             .config
             .webhooks
             .destinations
             .check_url(&new.url)?
             .to_string();
-        let mut types = Vec::new();
+        let mut types: Vec<String> = Vec::new();
         for t in new.event_types {
-            if EventType::parse(&t).is_none() {
-                return Err(ValidationError::new(
-                    "event_types",
-                    format!("unknown event type {t:?}; the types are {}", type_list()),
-                )
-                .into());
-            }
-            if !types.contains(&t) {
-                types.push(t);
+            let name = t.as_str().to_owned();
+            if !types.contains(&name) {
+                types.push(name);
             }
         }
         let secret = WebhookSecret::generate();
         let record = EndpointRecord {
-            id: format!("wh_{}", Uuid::new_v4().simple()),
+            id: WebhookId::generate().as_str().to_owned(),
             tenant: tenant.to_owned(),
             url,
             event_types: types,
@@ -168,35 +190,40 @@ impl Service {
         };
         self.store.insert_endpoint(&record).await?;
         tracing::info!(tenant, webhook_id = %record.id, "webhook endpoint registered");
-        Ok((record, secret))
+        Ok((Webhook::from(record), secret))
     }
 
     /// A tenant's endpoints.
-    pub async fn webhooks(&self, tenant: &str) -> Result<Vec<EndpointRecord>, ServiceError> {
-        Ok(self.store.endpoints(tenant).await?)
+    pub async fn webhooks(&self, tenant: &str) -> Result<Vec<Webhook>, ServiceError> {
+        let list = self.store.endpoints(tenant).await?;
+        Ok(list.into_iter().map(Webhook::from).collect())
     }
 
     /// One endpoint of a tenant.
     ///
     /// # Errors
     /// `WebhookNotFound`; `Store`.
-    pub async fn webhook(&self, tenant: &str, id: &str) -> Result<EndpointRecord, ServiceError> {
+    pub async fn webhook(&self, tenant: &str, id: &WebhookId) -> Result<Webhook, ServiceError> {
+        self.endpoint(tenant, id).await.map(Webhook::from)
+    }
+
+    async fn endpoint(&self, tenant: &str, id: &WebhookId) -> Result<EndpointRecord, ServiceError> {
         self.store
-            .endpoint(tenant, id)
+            .endpoint(tenant, id.as_str())
             .await?
-            .ok_or_else(|| ServiceError::WebhookNotFound(id.to_owned()))
+            .ok_or_else(|| ServiceError::WebhookNotFound(id.as_str().to_owned()))
     }
 
     /// Deletes an endpoint and drops what is queued for it.
     ///
     /// # Errors
     /// `WebhookNotFound`; `Store`.
-    pub async fn delete_webhook(&self, tenant: &str, id: &str) -> Result<(), ServiceError> {
-        if self.store.delete_endpoint(tenant, id).await? {
-            tracing::info!(tenant, webhook_id = %id, "webhook endpoint deleted");
+    pub async fn delete_webhook(&self, tenant: &str, id: &WebhookId) -> Result<(), ServiceError> {
+        if self.store.delete_endpoint(tenant, id.as_str()).await? {
+            tracing::info!(tenant, webhook_id = %id.as_str(), "webhook endpoint deleted");
             Ok(())
         } else {
-            Err(ServiceError::WebhookNotFound(id.to_owned()))
+            Err(ServiceError::WebhookNotFound(id.as_str().to_owned()))
         }
     }
 
@@ -204,8 +231,8 @@ impl Service {
     ///
     /// # Errors
     /// `WebhookNotFound`; `Store`.
-    pub async fn test_webhook(&self, tenant: &str, id: &str) -> Result<Event, ServiceError> {
-        let endpoint = self.webhook(tenant, id).await?;
+    pub async fn test_webhook(&self, tenant: &str, id: &WebhookId) -> Result<Event, ServiceError> {
+        let endpoint = self.endpoint(tenant, id).await?;
         let now = unix_now();
         let data = serde_json::json!({"webhook_id": endpoint.id, "url": endpoint.url}).to_string();
         let mut event = NewEvent::new(tenant, EventType::Test.as_str(), &endpoint.id, data);
@@ -233,13 +260,15 @@ impl Service {
     pub async fn resend(
         &self,
         tenant: &str,
-        id: &str,
-        event_id: &str,
+        id: &WebhookId,
+        event_id: EventId,
     ) -> Result<Event, ServiceError> {
-        let endpoint = self.webhook(tenant, id).await?;
-        let not_found = || ServiceError::EventNotFound(event_id.to_owned());
-        let seq = event_seq(event_id).ok_or_else(not_found)?;
-        let stored = self.store.event(tenant, seq).await?.ok_or_else(not_found)?;
+        let endpoint = self.endpoint(tenant, id).await?;
+        let stored = self
+            .store
+            .event(tenant, event_id.seq())
+            .await?
+            .ok_or_else(|| ServiceError::EventNotFound(event_id.to_string()))?;
         self.store
             .requeue_delivery(&endpoint.id, &stored, now_ms())
             .await?;
@@ -254,10 +283,10 @@ impl Service {
     pub async fn webhook_attempts(
         &self,
         tenant: &str,
-        id: &str,
+        id: &WebhookId,
         limit: u32,
     ) -> Result<Vec<Attempt>, ServiceError> {
-        let endpoint = self.webhook(tenant, id).await?;
+        let endpoint = self.endpoint(tenant, id).await?;
         let rows = self.store.attempts(&endpoint.id, limit).await?;
         Ok(rows
             .into_iter()

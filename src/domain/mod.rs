@@ -1,0 +1,3 @@
+//! Domain rules shared by the service and the store, free of HTTP, SQL and node calls.
+
+pub mod lifecycle;

@@ -1,0 +1,210 @@
+//! Ids as types: an [`InvreqId`], a [`KeyId`], a [`WebhookId`] or an [`EventId`] is checked
+//! once, where it enters (a path or a query).
+
+use std::str::FromStr;
+
+use super::error::ValidationError;
+
+/// An invoice request id: the SHA256 merkle root of its fields (BOLT 12 `invreq_id`), 64 hex
+/// digits, kept lowercase. Any case is read.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct InvreqId(String);
+
+impl InvreqId {
+    /// The pattern of the id in a path (any case).
+    pub const PATTERN: &'static str = "^[0-9a-fA-F]{64}$";
+
+    /// The id, 64 lowercase hex digits.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for InvreqId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl FromStr for InvreqId {
+    type Err = ValidationError;
+
+    /// # Errors
+    /// `invreq_id` when `s` is not 64 hex digits.
+    fn from_str(s: &str) -> Result<Self, ValidationError> {
+        if s.len() == 64 && s.bytes().all(|b| b.is_ascii_hexdigit()) {
+            Ok(Self(s.to_ascii_lowercase()))
+        } else {
+            Err(ValidationError::new(
+                "invreq_id",
+                "invreq_id must be 64 hexadecimal digits (a SHA256)",
+            ))
+        }
+    }
+}
+
+/// An API key's public id: the part of `ird_<key id>_<secret>` after `ird_`, 16 lowercase hex
+/// digits.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct KeyId(String);
+
+impl KeyId {
+    /// The pattern of the id.
+    pub const PATTERN: &'static str = "^[0-9a-f]{16}$";
+
+    /// The id.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl FromStr for KeyId {
+    type Err = ValidationError;
+
+    /// # Errors
+    /// `key_id` when `s` is not 16 lowercase hex digits.
+    fn from_str(s: &str) -> Result<Self, ValidationError> {
+        if s.len() == 16 && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
+            Ok(Self(s.to_owned()))
+        } else {
+            Err(ValidationError::new(
+                "key_id",
+                "key_id must be 16 lowercase hexadecimal digits",
+            ))
+        }
+    }
+}
+
+/// A webhook endpoint's id: `wh_` and 32 hex digits, kept lowercase. Any case is read.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct WebhookId(String);
+
+impl WebhookId {
+    /// The pattern of the id in a path (any case).
+    pub const PATTERN: &'static str = "^wh_[0-9a-fA-F]{32}$";
+
+    /// A fresh random id.
+    pub fn generate() -> Self {
+        Self(format!("wh_{}", uuid::Uuid::new_v4().simple()))
+    }
+
+    /// The id, `wh_` and 32 lowercase hex digits.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl FromStr for WebhookId {
+    type Err = ValidationError;
+
+    /// # Errors
+    /// `webhook_id` when `s` is not `wh_` and 32 hex digits.
+    fn from_str(s: &str) -> Result<Self, ValidationError> {
+        match s.strip_prefix("wh_") {
+            Some(h) if h.len() == 32 && h.bytes().all(|b| b.is_ascii_hexdigit()) => {
+                Ok(Self(format!("wh_{}", h.to_ascii_lowercase())))
+            }
+            _ => Err(ValidationError::new(
+                "webhook_id",
+                "webhook_id must be wh_ and 32 hexadecimal digits",
+            )),
+        }
+    }
+}
+
+/// An event's id: `evt_` and 16 lowercase hex digits of its place in the log, so ids sort like
+/// the events (and serve as the `webhook-id` of their deliveries).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct EventId(i64);
+
+impl EventId {
+    /// The pattern of the id.
+    pub const PATTERN: &'static str = "^evt_[0-9a-f]{16}$";
+
+    /// The id of the event at place `seq` (1 for the first).
+    pub fn from_seq(seq: i64) -> Self {
+        Self(seq)
+    }
+
+    /// Its place in the log.
+    pub fn seq(self) -> i64 {
+        self.0
+    }
+}
+
+impl std::fmt::Display for EventId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "evt_{:016x}", self.0)
+    }
+}
+
+impl FromStr for EventId {
+    type Err = ValidationError;
+
+    /// # Errors
+    /// `event_id` when `s` is not `evt_` and 16 lowercase hex digits of a positive number.
+    fn from_str(s: &str) -> Result<Self, ValidationError> {
+        s.strip_prefix("evt_")
+            .filter(|h| h.len() == 16 && h.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')))
+            .and_then(|h| i64::from_str_radix(h, 16).ok())
+            .filter(|seq| *seq > 0)
+            .map(Self)
+            .ok_or_else(|| {
+                ValidationError::new(
+                    "event_id",
+                    "an event id is evt_ and 16 lowercase hexadecimal digits (not all zero)",
+                )
+            })
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for EventId {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        s.parse()
+            .map_err(|e: ValidationError| serde::de::Error::custom(e.message))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_parse_by_their_rule() {
+        let id = "AB".repeat(32);
+        assert_eq!(id.parse::<InvreqId>().unwrap().as_str(), "ab".repeat(32));
+        for bad in ["", "ab", &"g".repeat(64), &"a".repeat(65)] {
+            assert_eq!(bad.parse::<InvreqId>().unwrap_err().field, "invreq_id");
+        }
+        assert!("0123456789abcdef".parse::<KeyId>().is_ok());
+        for bad in ["0123456789ABCDEF", "0123", "0123456789abcdeg"] {
+            assert_eq!(bad.parse::<KeyId>().unwrap_err().field, "key_id");
+        }
+        let wh = format!("wh_{}", "AB".repeat(16));
+        assert_eq!(
+            wh.parse::<WebhookId>().unwrap().as_str(),
+            format!("wh_{}", "ab".repeat(16))
+        );
+        for bad in [
+            "wh_",
+            "ab".repeat(16).as_str(),
+            &format!("wh_{}", "g".repeat(32)),
+        ] {
+            assert_eq!(bad.parse::<WebhookId>().unwrap_err().field, "webhook_id");
+        }
+        let evt: EventId = "evt_000000000000002a".parse().unwrap();
+        assert_eq!(
+            (evt.seq(), evt.to_string()),
+            (42, "evt_000000000000002a".to_owned())
+        );
+        for bad in [
+            "evt_0000000000000000",
+            "evt_2a",
+            "evt_000000000000002A",
+            "000000000000002a",
+        ] {
+            assert_eq!(bad.parse::<EventId>().unwrap_err().field, "event_id");
+        }
+    }
+}
