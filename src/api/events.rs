@@ -75,7 +75,7 @@ pub struct EventList {
 pub struct EventListParams {
     /// Only events after this one (an event id, as `next_after` gives it); from the oldest
     /// kept when absent.
-    #[param(value_type = Option<String>, pattern = "^evt_[0-9a-f]{16}$")]
+    #[param(value_type = Option<String>, pattern = "^evt_[0-7][0-9a-f]{15}$")]
     pub after: Option<EventId>,
     /// Page size, 1 to 1000 (default 100).
     #[param(minimum = 1, maximum = 1000)]

@@ -317,7 +317,7 @@ pub async fn list_deliveries(
     tag = "webhooks",
     params(
         ("webhook_id" = String, Path, description = "wh_ and 32 hex digits", pattern = "^wh_[0-9a-fA-F]{32}$"),
-        ("event_id" = String, Path, description = "An event id: evt_ and 16 lowercase hex digits", pattern = "^evt_[0-9a-f]{16}$"),
+        ("event_id" = String, Path, description = "An event id: evt_ and 16 lowercase hex digits", pattern = "^evt_[0-7][0-9a-f]{15}$"),
     ),
     responses(
         (status = 202, description = "Queued: the event.", body = EventBody),

@@ -119,9 +119,9 @@ pub struct EventId(i64);
 
 impl EventId {
     /// The pattern of the id.
-    pub const PATTERN: &'static str = "^evt_[0-9a-f]{16}$";
+    pub const PATTERN: &'static str = "^evt_[0-7][0-9a-f]{15}$";
 
-    /// The id of the event at place `seq` (1 for the first).
+    /// The id of the event at place `seq` (1 for the first; 0 is the place before it).
     pub fn from_seq(seq: i64) -> Self {
         Self(seq)
     }
@@ -142,17 +142,18 @@ impl FromStr for EventId {
     type Err = ValidationError;
 
     /// # Errors
-    /// `event_id` when `s` is not `evt_` and 16 lowercase hex digits of a positive number.
+    /// `event_id` when `s` is not `evt_` and 16 lowercase hex digits of a number up to
+    /// `i64::MAX` ([`EventId::PATTERN`]; `evt_0000000000000000` is the place before the first
+    /// event).
     fn from_str(s: &str) -> Result<Self, ValidationError> {
         s.strip_prefix("evt_")
             .filter(|h| h.len() == 16 && h.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')))
             .and_then(|h| i64::from_str_radix(h, 16).ok())
-            .filter(|seq| *seq > 0)
             .map(Self)
             .ok_or_else(|| {
                 ValidationError::new(
                     "event_id",
-                    "an event id is evt_ and 16 lowercase hexadecimal digits (not all zero)",
+                    "an event id is evt_ and 16 lowercase hexadecimal digits, the first 0 to 7",
                 )
             })
     }
@@ -198,8 +199,9 @@ mod tests {
             (evt.seq(), evt.to_string()),
             (42, "evt_000000000000002a".to_owned())
         );
+        assert_eq!("evt_0000000000000000".parse::<EventId>().unwrap().seq(), 0);
         for bad in [
-            "evt_0000000000000000",
+            "evt_8000000000000000",
             "evt_2a",
             "evt_000000000000002A",
             "000000000000002a",
