@@ -24,8 +24,9 @@ pub const MAX_SIZE: u32 = 2048;
 /// `size` when none is given, pixels.
 pub const DEFAULT_SIZE: u32 = 384;
 
-/// An image format.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// An image format (`svg` or `png` in a query string).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
 pub enum QrFormat {
     /// `image/svg+xml`.
     Svg,

@@ -18,20 +18,20 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::AppState;
 use super::auth::CanWrite;
 use super::claim_page::{render_notice, render_page};
 use super::error::{ApiError, Problem};
-use super::extract::{ApiPath, QueryPairs};
+use super::extract::{ApiPath, ApiQuery};
 use super::invoicerequests::InvoiceRequestBody;
 use super::qr::qr_response;
 use crate::error_code::ErrorCode;
 use crate::qr::{Qr, QrFormat};
-use crate::service::InvreqId;
 use crate::service::Status;
+use crate::service::{ClaimToken, InvreqId};
 use crate::service::{ClaimView, MAX_CLAIM_WAIT, ServiceError, unix_now};
 
 /// The page's Content-Security-Policy: same-origin script, style, images and fetches; nothing
@@ -61,16 +61,46 @@ pub struct ClaimStatusBody {
     pub now: u64,
 }
 
-/// Query parameters of the status long-poll.
-#[derive(IntoParams)]
+/// Query parameters of the status long-poll: each at most once, no others.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
-#[allow(dead_code)]
 pub struct ClaimStatusParams {
     /// The status the caller knows: the answer is held until the status differs (or `wait`
     /// passes). Without it, the answer is immediate.
-    since: Option<String>,
+    #[param(inline)]
+    pub since: Option<Status>,
     /// Longest hold, seconds, 0 to 20 (default 20).
-    wait: Option<u64>,
+    #[param(minimum = 0, maximum = 20)]
+    pub wait: Option<u64>,
+}
+
+impl ClaimStatusParams {
+    /// The status to wait past and the longest hold.
+    ///
+    /// # Errors
+    /// `invalid_parameter` naming `wait` when it exceeds [`MAX_CLAIM_WAIT`].
+    fn resolve(self) -> Result<(Option<Status>, Duration), ApiError> {
+        let wait = match self.wait {
+            None => MAX_CLAIM_WAIT,
+            Some(w) if w <= MAX_CLAIM_WAIT.as_secs() => Duration::from_secs(w),
+            Some(_) => {
+                return Err(ApiError::invalid_parameter(
+                    "wait",
+                    format!(
+                        "wait must be a whole number of seconds from 0 to {}",
+                        MAX_CLAIM_WAIT.as_secs()
+                    ),
+                ));
+            }
+        };
+        Ok((self.since, wait))
+    }
+}
+
+/// The token of a claim URL; a malformed one leads nowhere, like an unknown one (404).
+fn claim_token(raw: &str) -> Result<ClaimToken, ServiceError> {
+    raw.parse().map_err(|_| ServiceError::ClaimNotFound)
 }
 
 fn set_common(headers: &mut HeaderMap, csp: &'static str) {
@@ -191,7 +221,7 @@ fn notice_for_status(view: &ClaimView) -> Option<Response> {
     get,
     path = "/claim/{token}",
     tag = "claim",
-    params(("token" = String, Path, description = "The page's secret token (22 URL-safe characters)")),
+    params(("token" = String, Path, description = "The page's secret token (22 URL-safe base64 characters)", pattern = "^[A-Za-z0-9_-]{22}$")),
     responses(
         (status = 200, description = "The page (open, paying or paid).", content_type = "text/html"),
         (status = 404, description = "Unknown token: a friendly page.", content_type = "text/html"),
@@ -199,8 +229,12 @@ fn notice_for_status(view: &ClaimView) -> Option<Response> {
         (status = 503, description = "The request is still being created (`Retry-After`), or the database is unavailable.", content_type = "text/html"),
     )
 )]
-pub async fn page(State(state): State<AppState>, Path(token): Path<String>) -> Response {
-    let view = match state.service.claim(&token).await {
+pub async fn page(State(state): State<AppState>, Path(raw): Path<String>) -> Response {
+    let token = match claim_token(&raw) {
+        Ok(t) => t,
+        Err(e) => return notice_for(&e),
+    };
+    let view = match state.service.claim(token.as_str()).await {
         Ok(v) => v,
         Err(e) => return notice_for(&e),
     };
@@ -210,44 +244,10 @@ pub async fn page(State(state): State<AppState>, Path(token): Path<String>) -> R
     let side = Qr::of_bolt12(&view.record.bolt12)
         .map(|q| q.image_side(PAGE_QR_SIZE))
         .unwrap_or(PAGE_QR_SIZE);
-    html(StatusCode::OK, render_page(&token, &view, side, unix_now()))
-}
-
-fn status_params(pairs: &[(String, String)]) -> Result<(Option<Status>, Duration), ApiError> {
-    let mut since = None;
-    let mut wait = MAX_CLAIM_WAIT;
-    for (name, value) in pairs {
-        match name.as_str() {
-            "since" => {
-                since = Some(Status::parse(value).ok_or_else(|| {
-                    ApiError::invalid_parameter(name, "since must be a status name such as open")
-                })?)
-            }
-            "wait" => {
-                wait = value
-                    .parse::<u64>()
-                    .ok()
-                    .filter(|w| *w <= MAX_CLAIM_WAIT.as_secs())
-                    .map(Duration::from_secs)
-                    .ok_or_else(|| {
-                        ApiError::invalid_parameter(
-                            name,
-                            format!(
-                                "wait must be a whole number of seconds from 0 to {}",
-                                MAX_CLAIM_WAIT.as_secs()
-                            ),
-                        )
-                    })?
-            }
-            other => {
-                return Err(ApiError::invalid_parameter(
-                    other,
-                    format!("unknown query parameter {other:?}; the parameters are since, wait"),
-                ));
-            }
-        }
-    }
-    Ok((since, wait))
+    html(
+        StatusCode::OK,
+        render_page(token.as_str(), &view, side, unix_now()),
+    )
 }
 
 /// The page's live status; with `since`, a long-poll held until the status differs from it.
@@ -255,7 +255,7 @@ fn status_params(pairs: &[(String, String)]) -> Result<(Option<Status>, Duration
     get,
     path = "/claim/{token}/status",
     tag = "claim",
-    params(("token" = String, Path, description = "The page's secret token"), ClaimStatusParams),
+    params(("token" = String, Path, description = "The page's secret token (22 URL-safe base64 characters)", pattern = "^[A-Za-z0-9_-]{22}$"), ClaimStatusParams),
     responses(
         (status = 200, description = "The status.", body = ClaimStatusBody),
         (status = 400, description = "A malformed parameter.", body = Problem, content_type = "application/problem+json"),
@@ -266,12 +266,16 @@ fn status_params(pairs: &[(String, String)]) -> Result<(Option<Status>, Duration
 )]
 pub async fn status(
     State(state): State<AppState>,
-    Path(token): Path<String>,
-    QueryPairs(pairs): QueryPairs,
+    Path(raw): Path<String>,
+    query: Result<ApiQuery<ClaimStatusParams>, ApiError>,
 ) -> Response {
     let result = async {
-        let (since, wait) = status_params(&pairs)?;
-        let view = state.service.wait_claim(&token, since, wait).await?;
+        let token = claim_token(&raw)?;
+        let (since, wait) = query?.0.resolve()?;
+        let view = state
+            .service
+            .wait_claim(token.as_str(), since, wait)
+            .await?;
         Ok::<_, ApiError>(ClaimStatusBody {
             status: view.record.status,
             paid_at: view.paid_at,
@@ -293,16 +297,16 @@ pub async fn status(
     get,
     path = "/claim/{token}/qr.svg",
     tag = "claim",
-    params(("token" = String, Path, description = "The page's secret token")),
+    params(("token" = String, Path, description = "The page's secret token (22 URL-safe base64 characters)", pattern = "^[A-Za-z0-9_-]{22}$")),
     responses(
         (status = 200, description = "The QR code of the request's `lnr1…` string.", content_type = "image/svg+xml"),
         (status = 404, description = "Unknown token.", body = Problem, content_type = "application/problem+json"),
         (status = 410, description = "Token revoked or replaced, or the request can no longer be claimed.", body = Problem, content_type = "application/problem+json"),
     )
 )]
-pub async fn qr_svg(State(state): State<AppState>, Path(token): Path<String>) -> Response {
+pub async fn qr_svg(State(state): State<AppState>, Path(raw): Path<String>) -> Response {
     let result = async {
-        let view = state.service.claim(&token).await?;
+        let view = state.service.claim(claim_token(&raw)?.as_str()).await?;
         if !matches!(
             view.record.status,
             Status::Open | Status::Paying | Status::Paid
@@ -357,7 +361,7 @@ pub async fn style() -> Response {
     post,
     path = "/v1/invoicerequests/{invreq_id}/claim",
     tag = "invoicerequests",
-    params(("invreq_id" = String, Path, description = "64 hex digits")),
+    params(("invreq_id" = String, Path, description = "64 hex digits (any case)", pattern = "^[0-9a-fA-F]{64}$")),
     responses(
         (status = 200, description = "The invoice request with its new `claim_url`.", body = InvoiceRequestBody),
         (status = 400, description = "Malformed id.", body = Problem, content_type = "application/problem+json"),
@@ -381,7 +385,7 @@ pub async fn rotate(
     delete,
     path = "/v1/invoicerequests/{invreq_id}/claim",
     tag = "invoicerequests",
-    params(("invreq_id" = String, Path, description = "64 hex digits")),
+    params(("invreq_id" = String, Path, description = "64 hex digits (any case)", pattern = "^[0-9a-fA-F]{64}$")),
     responses(
         (status = 200, description = "The invoice request, without `claim_url`.", body = InvoiceRequestBody),
         (status = 400, description = "Malformed id.", body = Problem, content_type = "application/problem+json"),

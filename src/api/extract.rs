@@ -252,17 +252,3 @@ impl<'de> Deserialize<'de> for StrictValue {
         d.deserialize_any(V)
     }
 }
-
-/// The raw query string's pairs, for handlers not yet on a typed [`ApiQuery`].
-pub struct QueryPairs(pub Vec<(String, String)>);
-
-impl<S: Send + Sync> FromRequestParts<S> for QueryPairs {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
-        let q = parts.uri.query().unwrap_or("");
-        Ok(Self(
-            form_urlencoded::parse(q.as_bytes()).into_owned().collect(),
-        ))
-    }
-}

@@ -3,12 +3,13 @@
 use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
 use super::AppState;
 use super::auth::CanRead;
 use super::error::{ApiError, Problem};
-use super::extract::{ApiPath, QueryPairs};
+use super::extract::{ApiPath, ApiQuery};
 use crate::error_code::ErrorCode;
 use crate::qr::{DEFAULT_SIZE, MAX_SIZE, MIN_SIZE, Qr, QrFormat};
 use crate::service::InvreqId;
@@ -19,68 +20,35 @@ use crate::service::InvreqId;
 #[schema(value_type = String, format = Binary)]
 pub struct PngImage(Vec<u8>);
 
-/// Query parameters of the QR code.
-#[derive(IntoParams)]
+/// Query parameters of the QR code: each at most once, no others.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
-#[allow(dead_code)]
 pub struct QrParams {
     /// `svg` (default) or `png`.
-    format: Option<String>,
+    #[param(inline)]
+    pub format: Option<QrFormat>,
     /// Smallest width of the square image in pixels, 64 to 2048 (default 384). The image is the
     /// smallest one at least this wide whose modules are whole pixels, quiet zone included.
-    size: Option<u32>,
+    #[param(minimum = 64, maximum = 2048)]
+    pub size: Option<u32>,
 }
 
-/// The chosen format and size.
-pub(super) fn qr_params(pairs: &[(String, String)]) -> Result<(QrFormat, u32), ApiError> {
-    let mut format = None;
-    let mut size = None;
-    for (name, value) in pairs {
-        match name.as_str() {
-            "format" if format.is_none() => {
-                format = Some(match value.as_str() {
-                    "svg" => QrFormat::Svg,
-                    "png" => QrFormat::Png,
-                    _ => {
-                        return Err(ApiError::invalid_parameter(
-                            name,
-                            "format must be svg or png",
-                        ));
-                    }
-                })
-            }
-            "size" if size.is_none() => {
-                size = Some(
-                    value
-                        .parse::<u32>()
-                        .ok()
-                        .filter(|s| (MIN_SIZE..=MAX_SIZE).contains(s))
-                        .ok_or_else(|| {
-                            ApiError::invalid_parameter(
-                                name,
-                                format!("size must be an integer from {MIN_SIZE} to {MAX_SIZE}"),
-                            )
-                        })?,
-                )
-            }
-            "format" | "size" => {
-                return Err(ApiError::invalid_parameter(
-                    name,
-                    format!("{name} is given more than once"),
-                ));
-            }
-            other => {
-                return Err(ApiError::invalid_parameter(
-                    other,
-                    format!("unknown query parameter {other:?}; the parameters are format, size"),
-                ));
-            }
+impl QrParams {
+    /// The chosen format and size (defaults filled in).
+    ///
+    /// # Errors
+    /// `invalid_parameter` naming `size` when it is outside 64–2048.
+    pub(super) fn resolve(self) -> Result<(QrFormat, u32), ApiError> {
+        let size = self.size.unwrap_or(DEFAULT_SIZE);
+        if !(MIN_SIZE..=MAX_SIZE).contains(&size) {
+            return Err(ApiError::invalid_parameter(
+                "size",
+                format!("size must be an integer from {MIN_SIZE} to {MAX_SIZE}"),
+            ));
         }
+        Ok((self.format.unwrap_or(QrFormat::Svg), size))
     }
-    Ok((
-        format.unwrap_or(QrFormat::Svg),
-        size.unwrap_or(DEFAULT_SIZE),
-    ))
 }
 
 /// Renders `bolt12` as an image response (never cached: it is a claim on money).
@@ -115,7 +83,7 @@ pub(super) fn qr_response(bolt12: &str, format: QrFormat, size: u32) -> Result<R
     get,
     path = "/v1/invoicerequests/{invreq_id}/qr",
     tag = "invoicerequests",
-    params(("invreq_id" = String, Path, description = "64 hex digits"), QrParams),
+    params(("invreq_id" = String, Path, description = "64 hex digits (any case)", pattern = "^[0-9a-fA-F]{64}$"), QrParams),
     responses(
         (status = 200, description = "The QR code; `X-QR-Version` tells its version (1 to 40).",
             content(
@@ -133,9 +101,9 @@ pub async fn qr(
     State(state): State<AppState>,
     client: CanRead,
     ApiPath(id): ApiPath<InvreqId>,
-    QueryPairs(pairs): QueryPairs,
+    ApiQuery(params): ApiQuery<QrParams>,
 ) -> Result<Response, ApiError> {
-    let (format, size) = qr_params(&pairs)?;
+    let (format, size) = params.resolve()?;
     let view = state.service.get(&client.tenant, id.as_str()).await?;
     if view.record.bolt12.is_empty() {
         return Err(ApiError::new(

@@ -20,40 +20,45 @@ pub fn encode_bech32_no_checksum(hrp: &str, bytes: &[u8]) -> String {
     out
 }
 
-/// Removes `+` continuations (`+` then optional whitespace, between two bech32 characters).
+/// Whether `c` is whitespace as BOLT 12's `+` rule means it: any Unicode `White_Space`
+/// character (the six ASCII ones C's `isspace` knows — space, tab, LF, VT, FF, CR — and U+0085,
+/// U+00A0, U+1680, U+2000–U+200A, U+2028, U+2029, U+202F, U+205F, U+3000).
+pub fn is_continuation_whitespace(c: char) -> bool {
+    c.is_whitespace()
+}
+
+/// Removes `+` continuations. BOLT 12: "if it encounters a `+` followed by zero or more
+/// whitespace characters between two bech32 characters: MUST remove the `+` and whitespace".
+/// A `+` with no character before it, whitespace or another `+` on its left, or nothing but
+/// whitespace after it is not between two bech32 characters, and is refused; so is whitespace
+/// anywhere but after a `+`.
 fn strip_continuations(s: &str) -> Result<Cow<'_, str>, Bolt12Error> {
     if !s.contains('+') {
         return Ok(Cow::Borrowed(s));
     }
-    let b = s.as_bytes();
     let mut out = String::with_capacity(s.len());
-    let mut i = 0;
-    while i < b.len() {
-        let c = b[i];
-        if c == b'+' {
-            // Must follow a bech32 character (not whitespace, not another `+`, not the start).
-            if i == 0 || !b[i - 1].is_ascii_alphanumeric() {
+    let mut chars = s.chars().peekable();
+    let mut prev: Option<char> = None;
+    while let Some(c) = chars.next() {
+        if c == '+' {
+            if !prev.is_some_and(|p| p.is_ascii_alphanumeric()) {
                 return Err(Bolt12Error::InvalidContinuation);
             }
-            i += 1;
-            while i < b.len() && b[i].is_ascii_whitespace() {
-                i += 1;
-            }
-            // Must be followed by a bech32 character.
-            if i == b.len() || !b[i].is_ascii_alphanumeric() {
+            while chars.next_if(|&n| is_continuation_whitespace(n)).is_some() {}
+            if !chars.peek().is_some_and(char::is_ascii_alphanumeric) {
                 return Err(Bolt12Error::InvalidContinuation);
             }
-        } else {
-            if c.is_ascii_whitespace() {
-                return Err(Bolt12Error::InvalidCharacter(
-                    "whitespace outside a `+` continuation".into(),
-                ));
-            }
-            // Non-ASCII bytes are copied whole (as part of their char) and rejected later.
-            let ch_len = s[i..].chars().next().map_or(1, char::len_utf8);
-            out.push_str(&s[i..i + ch_len]);
-            i += ch_len;
+            prev = Some('+');
+            continue;
         }
+        if is_continuation_whitespace(c) {
+            return Err(Bolt12Error::InvalidCharacter(
+                "whitespace outside a `+` continuation".into(),
+            ));
+        }
+        // Other characters are copied and judged by the bech32 reader.
+        out.push(c);
+        prev = Some(c);
     }
     Ok(Cow::Owned(out))
 }

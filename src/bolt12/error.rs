@@ -44,9 +44,31 @@ pub enum Bolt12Error {
     /// A required field is absent.
     #[error("missing required field `{0}`")]
     MissingField(&'static str),
-    /// A field that must not appear in an invoice_request without an offer.
-    #[error("TLV type {0} is not allowed in an invoice_request without an offer")]
+    /// A field a reader must reject in an invoice_request that does not answer an offer
+    /// (`offer_chains`, `offer_features`, `offer_quantity_max`).
+    #[error("TLV type {0} is not allowed in an invoice_request that does not answer an offer")]
     ForbiddenField(u64),
+    /// The offer fields of an invoice_request that answers an offer do not form a valid offer.
+    #[error("the offer it answers is invalid: {0}")]
+    InvalidOffer(&'static str),
+    /// `invreq_quantity` breaks the offer's `offer_quantity_max` rule.
+    #[error("invalid invreq_quantity: {0}")]
+    InvalidQuantity(&'static str),
+    /// `invreq_amount` is below the amount the offer asks for.
+    #[error("invreq_amount {got} msat is below the {expected} msat the offer asks for")]
+    AmountBelowOffer {
+        /// `invreq_amount`, msat.
+        got: u64,
+        /// `offer_amount` × `invreq_quantity` (saturating), msat.
+        expected: u64,
+    },
+    /// An invoice_request answering an offer carries no signature (its writer MUST sign).
+    #[error("missing signature: an invoice_request answering an offer must be signed")]
+    MissingSignature,
+    /// `invreq_chain` names a chain that is not a bitcoin network (bitcoin, testnet,
+    /// testnet4, signet, regtest).
+    #[error("invreq_chain {0} is not a supported chain")]
+    UnsupportedChain(String),
     /// A TLV type outside the ranges allowed for this message.
     #[error("TLV type {0} is outside the allowed ranges")]
     OutOfRange(u64),
@@ -62,10 +84,14 @@ pub enum Bolt12Error {
     /// `invreq_features` sets a required (even) bit we do not know.
     #[error("unknown required feature bit in invreq_features")]
     UnknownRequiredFeature,
-    /// `invreq_paths` is present but empty or malformed.
-    #[error("invalid invreq_paths")]
-    InvalidPaths,
-    /// LDK's semantic validation rejected the message.
-    #[error("invoice_request rejected by semantic validation: {0}")]
+    /// A blinded path field (`invreq_paths`, `offer_paths`) is empty, truncated or holds an
+    /// invalid point.
+    #[error("invalid {0}")]
+    InvalidPaths(&'static str),
+    /// A blinded path with `num_hops` 0.
+    #[error("{0} holds a blinded path with no hops")]
+    EmptyBlindedPath(&'static str),
+    /// LDK's builder refused the fields.
+    #[error("invoice_request fields refused: {0}")]
     Semantic(String),
 }

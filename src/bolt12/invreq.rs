@@ -1,4 +1,5 @@
-//! The offer-less `invoice_request` (`lnr1…`): building, signing, parsing and validation.
+//! The `invoice_request` (`lnr1…`): building and signing an offer-less one; reading any one by
+//! BOLT 12's reader rules.
 
 use std::fmt;
 use std::ops::Range;
@@ -8,12 +9,12 @@ use std::time::Duration;
 
 use lightning::bitcoin::constants::ChainHash;
 use lightning::bitcoin::secp256k1::Message;
-use lightning::offers::parse::Bolt12ParseError;
-use lightning::offers::refund::{Refund, RefundBuilder};
+use lightning::offers::refund::RefundBuilder;
 use lightning::util::ser::Writeable;
 use sha2::{Digest, Sha256};
 
 use super::bech32::{decode_with_hrp, encode_bech32_no_checksum};
+use super::fields::{bip_353_name, blinded_paths, chain_hashes, requires_unknown_feature};
 use super::merkle::{self, MerkleBuilder, is_signature_type};
 use super::tlv::{TlvIter, read_tu64, write_record};
 use super::{Bolt12Error, Keypair, Network, PublicKey, Signature, secp};
@@ -26,9 +27,6 @@ pub const INVOICE_HRP: &str = "lni";
 pub const SIGNATURE_TYPE: u64 = 240;
 /// Largest representable amount: 21 million BTC in millisatoshi.
 pub const MAX_VALUE_MSAT: u64 = 21_000_000 * 100_000_000 * 1000;
-
-/// Offer fields that must not appear when there is no offer.
-const FORBIDDEN: [u64; 8] = [2, 4, 6, 8, 12, 16, 20, 22];
 
 /// Networks we recognise by their `invreq_chain` value.
 static CHAINS: LazyLock<[(Network, [u8; 32]); 5]> = LazyLock::new(|| {
@@ -161,22 +159,80 @@ impl UnsignedInvoiceRequest {
     }
 }
 
-/// A parsed, validated offer-less invoice_request (possibly signed). Keeps the wire bytes.
+/// The offer fields an invoice_request carries: all the offer's fields when it answers an offer
+/// (`offer_issuer_id` or `offer_paths` present); when it does not, at most the informational
+/// `offer_metadata`, `offer_currency` and `offer_amount` (BOLT 12: a reader "MAY use
+/// `offer_amount` (or `offer_currency`) for informational display").
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct OfferFields {
+    /// `offer_chains`.
+    pub chains: Option<Vec<[u8; 32]>>,
+    /// `offer_metadata`.
+    pub metadata: Option<Vec<u8>>,
+    /// `offer_currency` (ISO 4217 code).
+    pub currency: Option<String>,
+    /// `offer_amount`: msat, or units of `offer_currency` when set.
+    pub amount: Option<u64>,
+    /// `offer_features` bitmap.
+    pub features: Option<Vec<u8>>,
+    /// Number of blinded paths in `offer_paths`.
+    pub paths: Option<usize>,
+    /// `offer_quantity_max` (0: no maximum).
+    pub quantity_max: Option<u64>,
+    /// `offer_issuer_id`.
+    pub issuer_id: Option<PublicKey>,
+}
+
+impl OfferFields {
+    /// Whether these fields make the invoice_request a response to an offer.
+    pub fn answered(&self) -> bool {
+        self.issuer_id.is_some() || self.paths.is_some()
+    }
+
+    /// The offer reader's rules that hold without knowing the offer's issuer: a chain, no
+    /// unknown required feature, a non-zero amount with a description, no currency without an
+    /// amount.
+    fn check_valid_offer(&self, has_description: bool) -> Result<(), Bolt12Error> {
+        let rule = if self.chains.as_ref().is_some_and(Vec::is_empty) {
+            "offer_chains names no chain"
+        } else if self
+            .features
+            .as_deref()
+            .is_some_and(requires_unknown_feature)
+        {
+            "offer_features sets an unknown required bit"
+        } else if self.amount == Some(0) {
+            "offer_amount is zero"
+        } else if self.amount.is_some() && !has_description {
+            "offer_amount is set without offer_description"
+        } else if self.currency.is_some() && self.amount.is_none() {
+            "offer_currency is set without offer_amount"
+        } else {
+            return Ok(());
+        };
+        Err(Bolt12Error::InvalidOffer(rule))
+    }
+}
+
+/// A parsed invoice_request (`lnr1…`) that passed BOLT 12's reader rules: one that answers an
+/// offer or one that does not (an "offer to send money"). Keeps the wire bytes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InvoiceRequest {
     bytes: Vec<u8>,
     /// Byte range of the signature records (types 240–1000); empty if none.
     sig_range: Range<usize>,
     metadata: Range<usize>,
-    description: Range<usize>,
+    description: Option<Range<usize>>,
     issuer: Option<Range<usize>>,
     payer_note: Option<Range<usize>>,
     absolute_expiry: Option<u64>,
     chain: Option<[u8; 32]>,
-    amount_msat: u64,
+    amount_msat: Option<u64>,
     payer_id: PublicKey,
     quantity: Option<u64>,
-    has_paths: bool,
+    invreq_paths: usize,
+    bip_353_name: Option<(String, String)>,
+    offer: OfferFields,
     signature: Option<Signature>,
     merkle_root: [u8; 32],
 }
@@ -191,34 +247,64 @@ fn utf8(value: &[u8], field: &'static str) -> Result<(), Bolt12Error> {
         .map_err(|_| Bolt12Error::InvalidUtf8(field))
 }
 
+fn utf8_string(value: &[u8], field: &'static str) -> Result<String, Bolt12Error> {
+    String::from_utf8(value.to_vec()).map_err(|_| Bolt12Error::InvalidUtf8(field))
+}
+
+fn point(value: &[u8], field: &'static str) -> Result<PublicKey, Bolt12Error> {
+    if value.len() != 33 {
+        return Err(Bolt12Error::InvalidField(field));
+    }
+    PublicKey::from_slice(value).map_err(|_| Bolt12Error::InvalidField(field))
+}
+
 impl InvoiceRequest {
     /// Decodes an `lnr1…` string (lower- or uppercase, `+` continuations allowed).
+    ///
+    /// # Errors
+    /// Whatever [`decode_with_hrp`] or [`Self::from_bytes`] rejects.
     pub fn decode(s: &str) -> Result<Self, Bolt12Error> {
         Self::from_bytes(decode_with_hrp(s, INVREQ_HRP)?)
     }
 
-    /// Parses and validates a TLV stream as an offer-less invoice_request.
+    /// Parses a TLV stream and applies BOLT 12's invoice_request reader rules
+    /// (`12-offer-encoding.md`, "Requirements for Invoice Requests", the reader):
     ///
-    /// Checks: TLV syntax and order, allowed type ranges, unknown even types, forbidden offer
-    /// fields, UTF-8, field encodings, required fields (0, 10, 82, 88), a valid payer id, a
-    /// signature (if present) that verifies, and LDK's `Refund` semantic validation.
+    /// - TLV syntax: strictly ascending types, minimal BigSize, no truncation; unknown even
+    ///   types rejected, unknown odd ones ignored (BOLT 1); every known field well-formed
+    ///   (UTF-8 text, minimal `tu64`, valid points, whole blinded paths, chain hashes);
+    /// - `invreq_payer_id` and `invreq_metadata` present; no non-signature type outside 0–159
+    ///   and 1000000000–2999999999; no unknown even bit in `invreq_features`; no blinded path
+    ///   with `num_hops` 0; the signature, when present, correct for `invreq_payer_id`;
+    /// - answering an offer (`offer_issuer_id` or `offer_paths`): signed; the offer fields a
+    ///   valid offer; the `offer_quantity_max` / `invreq_quantity` rules; `invreq_amount`
+    ///   present without `offer_amount`, and not below `offer_amount` × quantity when the
+    ///   offer's amount is in msat (a currency amount cannot be converted here);
+    /// - not answering an offer: no `offer_chains`, `offer_features` or `offer_quantity_max`;
+    ///   `invreq_amount` present; `offer_metadata`, `offer_currency`, `offer_amount`, an absent
+    ///   `offer_description` and a present, correct `signature` are accepted (a writer MUST
+    ///   NOT write them, but the reader has no rule to reject them);
+    /// - `invreq_chain`, when present, a bitcoin network; `invreq_bip_353_name` well-formed.
+    ///
+    /// # Errors
+    /// The first rule broken, as a [`Bolt12Error`].
     pub fn from_bytes(bytes: Vec<u8>) -> Result<Self, Bolt12Error> {
         let (ir, sig) = Self::parse(bytes)?;
-        if let Some(sig) = sig {
-            let msg = Message::from_digest(ir.sighash());
-            secp()
-                .verify_schnorr(&sig, &msg, &ir.payer_id.x_only_public_key().0)
-                .map_err(|_| Bolt12Error::InvalidSignature)?;
+        match sig {
+            Some(sig) => {
+                let msg = Message::from_digest(ir.sighash());
+                secp()
+                    .verify_schnorr(&sig, &msg, &ir.payer_id.x_only_public_key().0)
+                    .map_err(|_| Bolt12Error::InvalidSignature)?;
+            }
+            None if ir.offer.answered() => return Err(Bolt12Error::MissingSignature),
+            None => {}
         }
-        Refund::try_from(ir.unsigned_bytes()).map_err(|e| match e {
-            Bolt12ParseError::InvalidSemantics(e) => semantic(e),
-            Bolt12ParseError::Decode(e) => Bolt12Error::Semantic(format!("malformed value: {e:?}")),
-            e => semantic(e),
-        })?;
         Ok(ir)
     }
 
-    /// Syntactic and field-level parse; returns the request and its (unverified) signature.
+    /// Syntactic and field-level parse plus every reader rule but the signature's; returns the
+    /// request and its (unverified) signature.
     fn parse(bytes: Vec<u8>) -> Result<(Self, Option<Signature>), Bolt12Error> {
         let base = bytes.as_ptr() as usize;
         let range_of = |v: &[u8]| {
@@ -237,7 +323,9 @@ impl InvoiceRequest {
         let mut amount_msat = None;
         let mut payer_id = None;
         let mut quantity = None;
-        let mut has_paths = false;
+        let mut invreq_paths = 0;
+        let mut bip353 = None;
+        let mut offer = OfferFields::default();
         let mut signature = None;
 
         for rec in TlvIter::new(&bytes) {
@@ -261,15 +349,23 @@ impl InvoiceRequest {
             }
             match t {
                 0 => metadata = Some(range_of(v)),
+                2 => offer.chains = Some(chain_hashes(v, "offer_chains")?),
+                4 => offer.metadata = Some(v.to_vec()),
+                6 => offer.currency = Some(utf8_string(v, "offer_currency")?),
+                8 => offer.amount = Some(read_tu64(v, "offer_amount")?),
                 10 => {
                     utf8(v, "offer_description")?;
                     description = Some(range_of(v));
                 }
+                12 => offer.features = Some(v.to_vec()),
                 14 => absolute_expiry = Some(read_tu64(v, "offer_absolute_expiry")?),
+                16 => offer.paths = Some(non_empty_paths(v, "offer_paths")?),
                 18 => {
                     utf8(v, "offer_issuer")?;
                     issuer = Some(range_of(v));
                 }
+                20 => offer.quantity_max = Some(read_tu64(v, "offer_quantity_max")?),
+                22 => offer.issuer_id = Some(point(v, "offer_issuer_id")?),
                 80 => {
                     chain = Some(
                         <[u8; 32]>::try_from(v)
@@ -277,46 +373,62 @@ impl InvoiceRequest {
                     )
                 }
                 82 => amount_msat = Some(read_tu64(v, "invreq_amount")?),
-                // No invreq feature is defined: any even (required) bit is unknown.
-                84 if v.iter().any(|b| b & 0x55 != 0) => {
+                84 if requires_unknown_feature(v) => {
                     return Err(Bolt12Error::UnknownRequiredFeature);
                 }
                 84 => {}
                 86 => quantity = Some(read_tu64(v, "invreq_quantity")?),
                 88 => {
-                    if v.len() != 33 {
-                        return Err(Bolt12Error::InvalidPubkey);
-                    }
                     payer_id =
-                        Some(PublicKey::from_slice(v).map_err(|_| Bolt12Error::InvalidPubkey)?);
+                        Some(point(v, "invreq_payer_id").map_err(|_| Bolt12Error::InvalidPubkey)?)
                 }
                 89 => {
                     utf8(v, "invreq_payer_note")?;
                     payer_note = Some(range_of(v));
                 }
-                90 => {
-                    if v.is_empty() {
-                        return Err(Bolt12Error::InvalidPaths);
-                    }
-                    has_paths = true;
-                }
+                90 => invreq_paths = non_empty_paths(v, "invreq_paths")?,
+                91 => bip353 = Some(bip_353_name(v)?),
                 SIGNATURE_TYPE => {
                     signature =
                         Some(Signature::from_slice(v).map_err(|_| Bolt12Error::InvalidSignature)?)
                 }
-                _ if FORBIDDEN.contains(&t) => return Err(Bolt12Error::ForbiddenField(t)),
-                // 91 (invreq_bip_353_name) is odd; LDK's validation decides about it.
                 _ if t % 2 == 0 => return Err(Bolt12Error::UnknownEvenType(t)),
                 _ => {}
             }
         }
 
         let metadata = metadata.ok_or(Bolt12Error::MissingField("invreq_metadata"))?;
-        let description = description.ok_or(Bolt12Error::MissingField("offer_description"))?;
-        let amount_msat = amount_msat.ok_or(Bolt12Error::MissingField("invreq_amount"))?;
         let payer_id = payer_id.ok_or(Bolt12Error::MissingField("invreq_payer_id"))?;
-        if amount_msat > MAX_VALUE_MSAT {
-            return Err(Bolt12Error::InvalidAmount);
+        if offer.answered() {
+            offer.check_valid_offer(description.is_some())?;
+            check_quantity(offer.quantity_max, quantity)?;
+            match (offer.amount, amount_msat) {
+                (None, None) => return Err(Bolt12Error::MissingField("invreq_amount")),
+                (Some(per_item), Some(got)) if offer.currency.is_none() => {
+                    let expected = per_item.saturating_mul(quantity.unwrap_or(1));
+                    if got < expected {
+                        return Err(Bolt12Error::AmountBelowOffer { got, expected });
+                    }
+                }
+                _ => {}
+            }
+        } else {
+            let forbidden = [
+                (2, offer.chains.is_some()),
+                (12, offer.features.is_some()),
+                (20, offer.quantity_max.is_some()),
+            ];
+            if let Some((t, _)) = forbidden.iter().find(|(_, present)| *present) {
+                return Err(Bolt12Error::ForbiddenField(*t));
+            }
+            if amount_msat.is_none() {
+                return Err(Bolt12Error::MissingField("invreq_amount"));
+            }
+        }
+        if let Some(c) = chain
+            && !CHAINS.iter().any(|(_, h)| *h == c)
+        {
+            return Err(Bolt12Error::UnsupportedChain(hex::encode(c)));
         }
         let merkle_root = mb
             .finish()
@@ -338,7 +450,9 @@ impl InvoiceRequest {
             amount_msat,
             payer_id,
             quantity,
-            has_paths,
+            invreq_paths,
+            bip_353_name: bip353,
+            offer,
             signature,
             merkle_root,
         };
@@ -417,9 +531,9 @@ impl InvoiceRequest {
         &self.bytes[self.metadata.clone()]
     }
 
-    /// `offer_description`.
-    pub fn description(&self) -> &str {
-        self.str_at(&self.description)
+    /// `offer_description` (always present in what this service builds).
+    pub fn description(&self) -> Option<&str> {
+        self.description.as_ref().map(|r| self.str_at(r))
     }
 
     /// `offer_issuer`.
@@ -437,7 +551,8 @@ impl InvoiceRequest {
         self.chain
     }
 
-    /// The network of `invreq_chain` (bitcoin when absent), `None` for an unknown chain.
+    /// The network of `invreq_chain` (bitcoin when absent); a decoded request always has one
+    /// (an unknown chain is refused).
     pub fn network(&self) -> Option<Network> {
         match self.chain {
             None => Some(Network::Bitcoin),
@@ -445,8 +560,9 @@ impl InvoiceRequest {
         }
     }
 
-    /// `invreq_amount` in millisatoshi.
-    pub fn amount_msat(&self) -> u64 {
+    /// `invreq_amount` in millisatoshi (always present unless it answers an offer that sets
+    /// `offer_amount`).
+    pub fn amount_msat(&self) -> Option<u64> {
         self.amount_msat
     }
 
@@ -465,9 +581,32 @@ impl InvoiceRequest {
         self.quantity
     }
 
+    /// Number of blinded paths in `invreq_paths` (0 when absent).
+    pub fn paths(&self) -> usize {
+        self.invreq_paths
+    }
+
     /// Whether `invreq_paths` is present.
     pub fn has_paths(&self) -> bool {
-        self.has_paths
+        self.invreq_paths > 0
+    }
+
+    /// `invreq_bip_353_name`: the name and the domain.
+    pub fn bip_353_name(&self) -> Option<(&str, &str)> {
+        self.bip_353_name
+            .as_ref()
+            .map(|(n, d)| (n.as_str(), d.as_str()))
+    }
+
+    /// The offer fields it carries.
+    pub fn offer(&self) -> &OfferFields {
+        &self.offer
+    }
+
+    /// Whether it answers an offer (`offer_issuer_id` or `offer_paths` present) rather than
+    /// being an offer to send money.
+    pub fn answers_offer(&self) -> bool {
+        self.offer.answered()
     }
 
     /// Whether all records outside the signature range equal those of `unsigned`.
@@ -492,6 +631,30 @@ impl FromStr for InvoiceRequest {
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         Self::decode(s)
+    }
+}
+
+/// A blinded-path field: at least one path, each whole (an empty list names no route).
+fn non_empty_paths(value: &[u8], field: &'static str) -> Result<usize, Bolt12Error> {
+    match blinded_paths(value, field)? {
+        0 => Err(Bolt12Error::InvalidPaths(field)),
+        n => Ok(n),
+    }
+}
+
+/// The `offer_quantity_max` / `invreq_quantity` rules of a response to an offer.
+fn check_quantity(max: Option<u64>, quantity: Option<u64>) -> Result<(), Bolt12Error> {
+    match (max, quantity) {
+        (Some(_), None) => Err(Bolt12Error::InvalidQuantity(
+            "the offer sets offer_quantity_max, so invreq_quantity is required",
+        )),
+        (Some(max), Some(q)) if max != 0 && (q == 0 || q > max) => Err(
+            Bolt12Error::InvalidQuantity("it must be from 1 to offer_quantity_max"),
+        ),
+        (None, Some(_)) => Err(Bolt12Error::InvalidQuantity(
+            "the offer sets no offer_quantity_max, so invreq_quantity must be absent",
+        )),
+        _ => Ok(()),
     }
 }
 

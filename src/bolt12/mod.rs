@@ -5,6 +5,7 @@
 
 pub mod bech32;
 pub mod error;
+pub mod fields;
 pub mod invreq;
 pub mod merkle;
 pub mod tlv;
@@ -16,7 +17,7 @@ use lightning::bitcoin::secp256k1::{All, Secp256k1};
 pub use self::bech32::{decode_bech32_no_checksum, decode_with_hrp, encode_bech32_no_checksum};
 pub use self::error::Bolt12Error;
 pub use self::invreq::{
-    InvoiceRequest, InvreqFields, UnsignedInvoiceRequest, invreq_id_of_invoice,
+    InvoiceRequest, InvreqFields, OfferFields, UnsignedInvoiceRequest, invreq_id_of_invoice,
 };
 pub use lightning::bitcoin::Network;
 pub use lightning::bitcoin::secp256k1::{Keypair, PublicKey, SecretKey, schnorr::Signature};

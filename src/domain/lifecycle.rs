@@ -15,10 +15,22 @@
 //! ```
 //! The full diagram is in `docs/architecture.md`; a test checks it against [`allowed`].
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// Where an invoice request stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, utoipa::ToSchema)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Status {
     /// Written before the node was asked; settled by the node's answer or the reconciler.

@@ -159,10 +159,7 @@ impl Service {
         tenant: &str,
         invreq_id: &str,
     ) -> Result<InvoiceRequestView, ServiceError> {
-        let record = self
-            .record_of(tenant, invreq_id)
-            .await?
-            .effective(unix_now());
+        let record = self.current_record(tenant, invreq_id).await?;
         if matches!(
             record.status,
             Status::Disabled | Status::Expired | Status::Failed

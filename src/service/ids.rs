@@ -1,114 +1,108 @@
-//! Ids as types: an [`InvreqId`], a [`KeyId`], a [`WebhookId`] or an [`EventId`] is checked
-//! once, where it enters (a path or a query).
+//! Ids as types: an [`InvreqId`], a [`KeyId`], a [`ClaimToken`], a [`WebhookId`] or an
+//! [`EventId`] is checked once, where it enters (a path or a query).
 
 use std::str::FromStr;
 
 use super::error::ValidationError;
 
-/// An invoice request id: the SHA256 merkle root of its fields (BOLT 12 `invreq_id`), 64 hex
-/// digits, kept lowercase. Any case is read.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct InvreqId(String);
+/// Defines a string newtype read from a path: its pattern (for the OpenAPI document), how a raw
+/// value becomes one (`None`: refused) and the rule its [`ValidationError`] states.
+macro_rules! path_id {
+    (
+        $(#[$doc:meta])*
+        $name:ident { field: $field:literal, pattern: $pattern:literal, rule: $rule:literal,
+        read: $read:expr $(,)? }
+    ) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+        pub struct $name(String);
 
-impl InvreqId {
-    /// The pattern of the id in a path (any case).
-    pub const PATTERN: &'static str = "^[0-9a-fA-F]{64}$";
+        impl $name {
+            /// The pattern of the value in a path.
+            pub const PATTERN: &'static str = $pattern;
 
-    /// The id, 64 lowercase hex digits.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl std::fmt::Display for InvreqId {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl FromStr for InvreqId {
-    type Err = ValidationError;
-
-    /// # Errors
-    /// `invreq_id` when `s` is not 64 hex digits.
-    fn from_str(s: &str) -> Result<Self, ValidationError> {
-        if s.len() == 64 && s.bytes().all(|b| b.is_ascii_hexdigit()) {
-            Ok(Self(s.to_ascii_lowercase()))
-        } else {
-            Err(ValidationError::new(
-                "invreq_id",
-                "invreq_id must be 64 hexadecimal digits (a SHA256)",
-            ))
+            /// The value, as kept.
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
         }
-    }
-}
 
-/// An API key's public id: the part of `ird_<key id>_<secret>` after `ird_`, 16 lowercase hex
-/// digits.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct KeyId(String);
-
-impl KeyId {
-    /// The pattern of the id.
-    pub const PATTERN: &'static str = "^[0-9a-f]{16}$";
-
-    /// The id.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl FromStr for KeyId {
-    type Err = ValidationError;
-
-    /// # Errors
-    /// `key_id` when `s` is not 16 lowercase hex digits.
-    fn from_str(s: &str) -> Result<Self, ValidationError> {
-        if s.len() == 16 && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
-            Ok(Self(s.to_owned()))
-        } else {
-            Err(ValidationError::new(
-                "key_id",
-                "key_id must be 16 lowercase hexadecimal digits",
-            ))
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(&self.0)
+            }
         }
+
+        impl FromStr for $name {
+            type Err = ValidationError;
+
+            #[doc = concat!("# Errors\n`", $field, "` when the value is not ", $rule, ".")]
+            fn from_str(s: &str) -> Result<Self, ValidationError> {
+                let read: fn(&str) -> Option<String> = $read;
+                read(s).map(Self).ok_or_else(|| {
+                    ValidationError::new($field, concat!($field, " must be ", $rule))
+                })
+            }
+        }
+    };
+}
+
+path_id! {
+    /// An invoice request id: the SHA256 merkle root of its fields (BOLT 12 `invreq_id`), 64 hex
+    /// digits, kept lowercase. Any case is read.
+    InvreqId {
+        field: "invreq_id",
+        pattern: "^[0-9a-fA-F]{64}$",
+        rule: "64 hexadecimal digits (a SHA256)",
+        read: |s| {
+            (s.len() == 64 && s.bytes().all(|b| b.is_ascii_hexdigit()))
+                .then(|| s.to_ascii_lowercase())
+        },
     }
 }
 
-/// A webhook endpoint's id: `wh_` and 32 hex digits, kept lowercase. Any case is read.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct WebhookId(String);
+path_id! {
+    /// An API key's public id: the part of `ird_<key id>_<secret>` after `ird_`, 16 lowercase
+    /// hex digits.
+    KeyId {
+        field: "key_id",
+        pattern: "^[0-9a-f]{16}$",
+        rule: "16 lowercase hexadecimal digits",
+        read: |s| {
+            (s.len() == 16 && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')))
+                .then(|| s.to_owned())
+        },
+    }
+}
+
+path_id! {
+    /// A claim page's secret token: 22 URL-safe base64 characters (128 random bits).
+    ClaimToken {
+        field: "token",
+        pattern: "^[A-Za-z0-9_-]{22}$",
+        rule: "22 URL-safe base64 characters",
+        read: |s| super::claim::is_claim_token(s).then(|| s.to_owned()),
+    }
+}
+
+path_id! {
+    /// A webhook endpoint's id: `wh_` and 32 hex digits, kept lowercase. Any case is read.
+    WebhookId {
+        field: "webhook_id",
+        pattern: "^wh_[0-9a-fA-F]{32}$",
+        rule: "wh_ and 32 hexadecimal digits",
+        read: |s| {
+            s.strip_prefix("wh_")
+                .filter(|h| h.len() == 32 && h.bytes().all(|b| b.is_ascii_hexdigit()))
+                .map(|h| format!("wh_{}", h.to_ascii_lowercase()))
+        },
+    }
+}
 
 impl WebhookId {
-    /// The pattern of the id in a path (any case).
-    pub const PATTERN: &'static str = "^wh_[0-9a-fA-F]{32}$";
-
     /// A fresh random id.
     pub fn generate() -> Self {
         Self(format!("wh_{}", uuid::Uuid::new_v4().simple()))
-    }
-
-    /// The id, `wh_` and 32 lowercase hex digits.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl FromStr for WebhookId {
-    type Err = ValidationError;
-
-    /// # Errors
-    /// `webhook_id` when `s` is not `wh_` and 32 hex digits.
-    fn from_str(s: &str) -> Result<Self, ValidationError> {
-        match s.strip_prefix("wh_") {
-            Some(h) if h.len() == 32 && h.bytes().all(|b| b.is_ascii_hexdigit()) => {
-                Ok(Self(format!("wh_{}", h.to_ascii_lowercase())))
-            }
-            _ => Err(ValidationError::new(
-                "webhook_id",
-                "webhook_id must be wh_ and 32 hexadecimal digits",
-            )),
-        }
     }
 }
 
@@ -182,6 +176,10 @@ mod tests {
         for bad in ["0123456789ABCDEF", "0123", "0123456789abcdeg"] {
             assert_eq!(bad.parse::<KeyId>().unwrap_err().field, "key_id");
         }
+        assert!("AAAAAAAAAAAAAAAAAAAA-_".parse::<ClaimToken>().is_ok());
+        let e = "AAAA/".parse::<ClaimToken>().unwrap_err();
+        assert_eq!(e.field, "token");
+        assert_eq!(e.message, "token must be 22 URL-safe base64 characters");
         let wh = format!("wh_{}", "AB".repeat(16));
         assert_eq!(
             wh.parse::<WebhookId>().unwrap().as_str(),

@@ -52,6 +52,9 @@ pub fn verify_built(
         Ok(s) => s,
         Err(e) => return mismatch(&format!("the node's request does not decode: {e}")),
     };
+    if signed.answers_offer() {
+        return mismatch("the node's request answers an offer");
+    }
     if signed.signature().is_none() {
         return mismatch("the node's request carries no signature");
     }
@@ -64,10 +67,10 @@ pub fn verify_built(
     if held.label.as_deref().is_some_and(|l| l != asked.label) {
         return mismatch("the node labelled it with another key");
     }
-    if signed.amount_msat() != asked.amount_msat {
+    if signed.amount_msat() != Some(asked.amount_msat) {
         return mismatch("its amount differs from the one asked");
     }
-    if signed.description() != asked.description {
+    if signed.description() != Some(asked.description.as_str()) {
         return mismatch("its description differs from the one asked");
     }
     if signed.issuer() != asked.issuer.as_deref() {

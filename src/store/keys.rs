@@ -1,5 +1,5 @@
-//! API keys, spending limits enforced atomically with the insert, the bootstrap claim and the
-//! audit trail.
+//! API keys, the sums of the spending limits taken atomically with the insert (the rule is
+//! [`crate::domain::spending`]), the bootstrap claim and the audit trail.
 //!
 //! The store never sees a key: only its SHA256 (see `crate::auth::token`).
 
@@ -20,81 +20,7 @@ pub struct IdempotencyBinding<'a> {
     pub owner: &'a str,
 }
 
-/// Seconds in the rolling window of the daily limit.
-pub const DAY_SECS: u64 = 24 * 60 * 60;
-
-/// Ceilings on what a key may promise; `None` is no ceiling. Amounts in msat.
-///
-/// The daily and outstanding sums are taken over the key's whole tenant, so two keys of one
-/// tenant share them; each key's own ceilings are checked against those tenant-wide sums.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct SpendingPolicy {
-    /// Largest amount of one invoice request.
-    pub max_per_request_msat: Option<u64>,
-    /// Most promised over the last 24 hours: requests created in the window that are pending,
-    /// open, paying or paid (disabled, expired and failed ones promised nothing payable).
-    pub max_daily_msat: Option<u64>,
-    /// Most outstanding at once: pending, open and paying requests that have not expired.
-    pub max_outstanding_msat: Option<u64>,
-}
-
-impl SpendingPolicy {
-    /// No ceiling at all.
-    pub const UNLIMITED: Self = Self {
-        max_per_request_msat: None,
-        max_daily_msat: None,
-        max_outstanding_msat: None,
-    };
-
-    /// Whether any ceiling is set.
-    pub fn is_limited(&self) -> bool {
-        *self != Self::UNLIMITED
-    }
-
-    /// The per-request check (needs no store).
-    pub fn check_amount(&self, amount_msat: u64) -> Result<(), LimitExceeded> {
-        match self.max_per_request_msat {
-            Some(max) if amount_msat > max => Err(LimitExceeded {
-                limit: Limit::PerRequest,
-                limit_msat: max,
-                remaining_msat: max,
-            }),
-            _ => Ok(()),
-        }
-    }
-}
-
-/// Which ceiling a create would pass.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Limit {
-    /// `max_per_request_msat`.
-    PerRequest,
-    /// `max_daily_msat`.
-    Daily,
-    /// `max_outstanding_msat`.
-    Outstanding,
-}
-
-/// A create refused by a spending ceiling, with the headroom left under it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-#[error("{limit:?} limit of {limit_msat}msat: {remaining_msat}msat remain")]
-pub struct LimitExceeded {
-    /// The ceiling.
-    pub limit: Limit,
-    /// Its value, msat.
-    pub limit_msat: u64,
-    /// The largest amount that would still pass it now, msat.
-    pub remaining_msat: u64,
-}
-
-/// What a tenant has promised, msat.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Spending {
-    /// Counted toward the daily ceiling.
-    pub daily_msat: u64,
-    /// Counted toward the outstanding ceiling.
-    pub outstanding_msat: u64,
-}
+pub use crate::domain::spending::{DAY_SECS, Limit, LimitExceeded, Spending, SpendingPolicy};
 
 /// An API key as stored: only the SHA256 of its secret.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -417,7 +343,7 @@ impl Store {
         if let Err(e) = policy.check_amount(r.amount_msat) {
             return Ok(Err(e));
         }
-        let limited = policy.max_daily_msat.is_some() || policy.max_outstanding_msat.is_some();
+        let limited = policy.needs_sums();
         if !limited && binding.is_none() && event.is_none() {
             return self.insert(r).await.map(Ok);
         }
@@ -439,25 +365,9 @@ impl Store {
                 .await
                 .map_err(StoreError::classify)?;
             let spent = spending_from(&row)?;
-            let checks = [
-                (Limit::Daily, policy.max_daily_msat, spent.daily_msat),
-                (
-                    Limit::Outstanding,
-                    policy.max_outstanding_msat,
-                    spent.outstanding_msat,
-                ),
-            ];
-            for (limit, max, used) in checks {
-                if let Some(max) = max
-                    && used.saturating_add(r.amount_msat) > max
-                {
-                    // Dropping the transaction rolls it back and frees the lock.
-                    return Ok(Err(LimitExceeded {
-                        limit,
-                        limit_msat: max,
-                        remaining_msat: max.saturating_sub(used),
-                    }));
-                }
+            if let Err(e) = policy.admits(r.amount_msat, &spent) {
+                // Dropping the transaction rolls it back and frees the lock.
+                return Ok(Err(e));
             }
         }
         if let Some(b) = binding {

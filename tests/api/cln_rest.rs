@@ -36,8 +36,8 @@ async fn end_to_end(
     assert!(signed.signature().is_some(), "signed");
     signed.verify().expect("signature verifies");
     assert_eq!(hex::encode(signed.invreq_id()), id);
-    assert_eq!(signed.description(), "e2e");
-    assert_eq!(signed.amount_msat(), 10_000_000);
+    assert_eq!(signed.description(), Some("e2e"));
+    assert_eq!(signed.amount_msat(), Some(10_000_000));
     if let Some((active, used, label)) = node_view(&id) {
         assert!(active && !used);
         if path.is_some_and(NodePath::node_built) {

@@ -7,6 +7,7 @@ mod cln_rest;
 mod cln_support;
 mod contract;
 mod create;
+mod decode_rules;
 mod exactly_once;
 mod expiry;
 mod helpers;

@@ -162,7 +162,7 @@ async fn blinded_path_is_verified_and_kept(path: NodePath) {
     );
     signed.verify().expect("signature verifies");
     assert_eq!(hex::encode(signed.invreq_id()), created["invreq_id"]);
-    assert_eq!(signed.amount_msat(), 5000);
+    assert_eq!(signed.amount_msat(), Some(5000));
     assert_eq!(signed.issuer(), Some("shop"));
     assert_eq!(signed.absolute_expiry(), Some(4_000_000_000));
     assert_eq!(created["single_use"], false);
