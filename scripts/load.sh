@@ -10,8 +10,14 @@
 #   (d) POST /v1/invoicerequests     dev signer, SQLite
 #   (e) POST /v1/invoicerequests     against the CLN REST double (only when cln-double/ exists
 #                                    and invreqd has --node cln-rest)
+#   (b64)   (b) at TAIL_CONNECTIONS (64) connections: p50 and p99 latency
+#   (b1000) (b) at RSS_CONNECTIONS (1000) connections: peak RSS
+#   with DB=postgres also, on a private PostgreSQL cluster (127.0.0.1, its own port, removed at
+#   the end): (pg-b) GET by id and (pg-d) create with the dev signer.
 # It prints req/s, p50/p99, each as a ratio to (a), invreqd's CPU per request, the CPU cost of one
-# BIP340 signature measured in the same run, and invreqd's peak RSS (VmHWM) during (b).
+# BIP340 signature and of serializing one list page's JSON, both measured in the same run, and
+# invreqd's peak RSS (VmHWM) during (b) and (b1000); its LAST line is one JSON object with the
+# figures, the targets and whether each is met (names: README, "Performance").
 # Every phase stops after DURATION seconds or MAX_REQUESTS requests, whichever comes first.
 set -euo pipefail
 
@@ -20,6 +26,11 @@ CONNECTIONS=${CONNECTIONS:-256}   # open connections, every phase
 THREADS=${THREADS:-2}             # wrk threads, every phase
 MAX_REQUESTS=${MAX_REQUESTS:-3000000} # per phase, over all threads
 SEED_COUNT=${SEED_COUNT:-100000}
+PG_SEED_COUNT=${PG_SEED_COUNT:-$SEED_COUNT}
+TAIL_CONNECTIONS=${TAIL_CONNECTIONS:-64}  # (b64): latency spread
+RSS_CONNECTIONS=${RSS_CONNECTIONS:-1000}  # (b1000): peak RSS
+DB=${DB:-sqlite}                  # sqlite, or postgres: also (pg-b) and (pg-d) on a private cluster
+case "$DB" in sqlite|postgres) ;; *) echo "DB must be sqlite or postgres" >&2; exit 1;; esac
 # When the API needs a key, this is the one line to change (sent as the Authorization header).
 export LOAD_AUTH=${LOAD_AUTH:-}
 
@@ -55,9 +66,11 @@ fi
 # --- scratch space and clean-up ---------------------------------------------------------------------
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/invreqd-load.XXXXXX")
 PIDS=()
+PG_STOP=""
 cleanup() {
   for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
   for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
+  [ -z "$PG_STOP" ] || $PG_STOP
   rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -97,12 +110,15 @@ stop_pid() {
 declare -A RPS P50 P99 CPU ERR NOTE
 PER_THREAD=$(( (MAX_REQUESTS + THREADS - 1) / THREADS ))
 
-# run_phase KEY MODE ARG PID [EXTRA_PID]: one wrk run; CPU of PID (+ EXTRA_PID) per request.
+declare -A OWN_CPU
+# run_phase KEY MODE ARG PID [EXTRA_PID]: one wrk run (PHASE_CONNECTIONS connections, default
+# CONNECTIONS); CPU of PID (+ EXTRA_PID) per request, and of PID alone in OWN_CPU.
 run_phase() {
   local key=$1 mode=$2 arg=$3 pid=$4 extra=${5:-}
+  local conns=${PHASE_CONNECTIONS:-$CONNECTIONS}
   local c0 c1 e0=0 e1=0 out line
   c0=$(cpu_ticks "$pid"); [ -n "$extra" ] && e0=$(cpu_ticks "$extra")
-  out=$(wrk -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" --timeout 5s -s "$LUA" "http://$ADDR" -- "$mode" "$arg" "$PER_THREAD")
+  out=$(timeout $((DURATION + 30)) wrk -t"$THREADS" -c"$conns" -d"${DURATION}s" --timeout 5s -s "$LUA" "http://$ADDR" -- "$mode" "$arg" "$PER_THREAD")
   c1=$(cpu_ticks "$pid"); [ -n "$extra" ] && e1=$(cpu_ticks "$extra")
   line=$(printf '%s\n' "$out" | grep '^RESULT' || true)
   [ -n "$line" ] || { printf '%s\n' "$out" >&2; echo "wrk gave no result for ($key)" >&2; exit 1; }
@@ -118,6 +134,8 @@ run_phase() {
   P99[$key]=$(awk -v v="$p99" 'BEGIN {printf "%.2f", v / 1000}')
   CPU[$key]=$(awk -v a="$c0" -v b="$c1" -v x="$e0" -v y="$e1" -v t="$CLK_TCK" -v r="$requests" \
     'BEGIN {printf "%.1f", ((b - a) + (y - x)) / t * 1e6 / (r > 0 ? r : 1)}')
+  OWN_CPU[$key]=$(awk -v a="$c0" -v b="$c1" -v t="$CLK_TCK" -v r="$requests" \
+    'BEGIN {printf "%.1f", (b - a) / t * 1e6 / (r > 0 ? r : 1)}')
   ERR[$key]=$((errors + non2xx))
   log "($key) $requests requests in $(awk -v d="$duration" 'BEGIN {printf "%.1f", d / 1e6}') s, errors $errors, non-2xx $non2xx"
 }
@@ -136,8 +154,12 @@ VERIFY_NS=$(sed -E 's/.*verify_ns=([0-9]+).*/\1/' <<<"$SIG_LINE")
 # --- seed -------------------------------------------------------------------------------------------
 DATA="$WORK/data"
 log "seeding $SEED_COUNT signed invoice requests"
-SEED_MSG=$("$BIN" bench-seed --data-dir "$DATA" --count "$SEED_COUNT" --ids-file "$WORK/ids.txt")
+SEED_MSG=$(timeout 900 "$BIN" bench-seed --data-dir "$DATA" --count "$SEED_COUNT" --ids-file "$WORK/ids.txt")
 log "$SEED_MSG"
+log "timing the JSON serialization of one list page"
+SER_LINE=$(timeout 300 "$BIN" bench-serialize --data-dir "$DATA" --limit 100 --iterations 2000)
+SERIALIZE_NS=$(sed -E 's/.*serialize_ns=([0-9]+).*/\1/' <<<"$SER_LINE")
+PAGE_BYTES=$(sed -E 's/.*bytes=([0-9]+).*/\1/' <<<"$SER_LINE")
 printf '{"amount":"10000sat","description":"load test","issuer":"invreqd load.sh"}' >"$WORK/body.json"
 
 # --- API keys, once the binary has them: a key of the seeded tenant, and no rate limit ----------------
@@ -157,6 +179,7 @@ if "$BIN" serve --help 2>/dev/null | grep -q -- '--rate-limit-per-sec'; then
 fi
 
 # --- phases (a) to (d) on one server -------------------------------------------------------------------
+SERVE_EXTRA+=(--max-connections $((RSS_CONNECTIONS + 64)))
 start_invreqd main "$DATA" --bench-ceiling "${SERVE_EXTRA[@]}"
 MAIN_PID=$SERVER_PID
 log "invreqd pid $MAIN_PID on $ADDR; wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s, at most $MAX_REQUESTS requests a phase"
@@ -173,9 +196,62 @@ HWM_B=$(hwm_kib "$MAIN_PID")
 sleep 1
 run_phase c path '/v1/invoicerequests?limit=100' "$MAIN_PID"
 sleep 1
+PHASE_CONNECTIONS=$TAIL_CONNECTIONS run_phase b64 ids "$WORK/ids.txt" "$MAIN_PID"
+sleep 1
+{ echo 5 >"/proc/$MAIN_PID/clear_refs"; } 2>/dev/null || true
+PHASE_CONNECTIONS=$RSS_CONNECTIONS run_phase b1000 ids "$WORK/ids.txt" "$MAIN_PID"
+HWM_1000=$(hwm_kib "$MAIN_PID")
+sleep 1
 run_phase d post "$WORK/body.json" "$MAIN_PID"
 HWM_ALL=$(hwm_kib "$MAIN_PID")
 stop_pid "$MAIN_PID"
+
+# --- PostgreSQL: (pg-b) and (pg-d) on a private throwaway cluster, as .ci/run starts one -------------
+if [ "$DB" = postgres ]; then
+  PG_BIN=""
+  for d in /usr/lib/postgresql/*/bin; do [ -x "$d/initdb" ] && PG_BIN="$d"; done
+  if [ -z "$PG_BIN" ]; then
+    log "installing PostgreSQL (apt)"
+    apt-get install -y -qq --no-install-recommends postgresql >/dev/null 2>&1 \
+      || { apt-get update >/dev/null 2>&1 && apt-get install -y -qq --no-install-recommends postgresql >/dev/null; }
+    for d in /usr/lib/postgresql/*/bin; do [ -x "$d/initdb" ] && PG_BIN="$d"; done
+  fi
+  [ -n "$PG_BIN" ] || { echo "no PostgreSQL binaries (apt-get install postgresql)" >&2; exit 1; }
+  PG_DIR=$(mktemp -d "${TMPDIR:-/tmp}/invreqd-load-pg.XXXXXX")
+  chmod 755 "$PG_DIR"
+  PG_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()')
+  as_pg() {
+    if [ "$(id -u)" = 0 ]; then
+      id postgres >/dev/null 2>&1 || useradd --system --no-create-home --shell /usr/sbin/nologin postgres
+      chown -R postgres "$PG_DIR"
+      su postgres -s /bin/sh -c "$*"
+    else
+      sh -c "$*"
+    fi
+  }
+  pg_stop() { as_pg "'$PG_BIN/pg_ctl' -D '$PG_DIR/data' -m fast stop >/dev/null 2>&1" || true; rm -rf "$PG_DIR"; }
+  PG_STOP=pg_stop
+  log "starting a private PostgreSQL on 127.0.0.1:$PG_PORT"
+  as_pg "'$PG_BIN/initdb' -D '$PG_DIR/data' -U postgres --auth=trust -E UTF8 >/dev/null"
+  # Durable commits (fsync and synchronous_commit on, PostgreSQL's defaults): a 201 means stored.
+  as_pg "'$PG_BIN/pg_ctl' -D '$PG_DIR/data' -l '$PG_DIR/log' -w -t 60 -o \"-c listen_addresses=127.0.0.1 -c port=$PG_PORT -c unix_socket_directories='$PG_DIR' -c max_connections=200\" start >/dev/null"
+  export INVREQD_DATABASE_URL="postgres://postgres@127.0.0.1:$PG_PORT/postgres"
+  PG_DATA="$WORK/data-pg"
+  mkdir -p "$PG_DATA"
+  log "seeding $PG_SEED_COUNT signed invoice requests into PostgreSQL"
+  log "$(timeout 900 "$BIN" bench-seed --data-dir "$PG_DATA" --count "$PG_SEED_COUNT" --ids-file "$WORK/pg-ids.txt")"
+  SQLITE_AUTH=$LOAD_AUTH
+  [ -z "$SQLITE_AUTH" ] || LOAD_AUTH=$(api_key_for "$PG_DATA")
+  start_invreqd pg "$PG_DATA" "${SERVE_EXTRA[@]}"
+  run_phase pg-b ids "$WORK/pg-ids.txt" "$SERVER_PID"
+  sleep 1
+  run_phase pg-d post "$WORK/body.json" "$SERVER_PID"
+  stop_pid "$SERVER_PID"
+  LOAD_AUTH=$SQLITE_AUTH
+  unset INVREQD_DATABASE_URL
+  pg_stop
+  PG_STOP=""
+fi
 
 # --- phase (e): the CLN REST double ---------------------------------------------------------------------
 if [ "$WITH_CLN" = 1 ]; then
@@ -210,16 +286,21 @@ declare -A LABEL=(
   [c]="(c) GET /v1/invoicerequests?limit=100"
   [d]="(d) POST /v1/invoicerequests (dev signer)"
   [e]="(e) POST /v1/invoicerequests (CLN REST double)"
+  [b64]="(b64) (b) at $TAIL_CONNECTIONS connections"
+  [b1000]="(b1000) (b) at $RSS_CONNECTIONS connections"
+  [pg-b]="(pg-b) (b) on PostgreSQL"
+  [pg-d]="(pg-d) (d) on PostgreSQL"
 )
 echo
 echo "invreqd load test, $(date -u +%Y-%m-%dT%H:%MZ), commit $(git rev-parse --short HEAD 2>/dev/null || echo '?')"
 echo "machine: $(nproc) CPUs ($CPU_MODEL), ${MEM_GIB} GiB RAM; load average at start $LOAD_START, at end $LOAD_END"
-echo "client: wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s (at most $MAX_REQUESTS requests a phase), same Lua script every phase, on the same machine"
+echo "client: wrk -t$THREADS -c$CONNECTIONS (b64: $TAIL_CONNECTIONS, b1000: $RSS_CONNECTIONS) -d${DURATION}s (at most $MAX_REQUESTS requests a phase), same Lua script every phase, on the same machine"
 echo "store: SQLite (WAL, synchronous=NORMAL) with $SEED_COUNT seeded invoice requests"
+[ "$DB" != postgres ] || echo "       PostgreSQL $("$PG_BIN/postgres" --version | awk '{print $NF}') (private cluster, fsync on) with $PG_SEED_COUNT"
 echo
 printf '| %-46s | %9s | %9s | %9s | %10s | %13s | %6s |\n' phase 'req/s' 'p50 ms' 'p99 ms' 'ratio (a)' 'CPU us/req' errors
 printf '|%s|%s|%s|%s|%s|%s|%s|\n' "$(printf -- '-%.0s' {1..48})" ----------: ----------: ----------: -----------: --------------: -------:
-for k in a b c d e; do
+for k in a b c d e b64 b1000 pg-b pg-d; do
   [ -n "${RPS[$k]:-}" ] || continue
   printf '| %-46s | %9s | %9s | %9s | %10s | %13s | %6s |\n' "${LABEL[$k]}" "${RPS[$k]}" "${P50[$k]}" "${P99[$k]}" "$(ratio "$k")" "${CPU[$k]}${NOTE[$k]:+ *}" "${ERR[$k]}"
 done
@@ -231,9 +312,55 @@ echo "one BIP340 signature: $(awk -v s="$SIGN_NS" 'BEGIN {printf "%.1f", s / 100
 echo "(d) invreqd CPU per create: ${CPU[d]} us = $SIGS_PER_CREATE signatures"
 echo "invreqd peak RSS (VmHWM) $HWM_NOTE at $CONNECTIONS connections: $(awk -v k="$HWM_B" 'BEGIN {printf "%.1f", k / 1024}') MiB (whole run: $(awk -v k="$HWM_ALL" 'BEGIN {printf "%.1f", k / 1024}') MiB)"
 echo
-verdict() { if awk -v x="$1" -v y="$3" "BEGIN {exit !(x $2 y)}"; then echo met; else echo "NOT met"; fi; }
+# --- targets, and the one JSON line -------------------------------------------------------------------------
+mib() { awk -v k="$1" 'BEGIN {printf "%.1f", k / 1024}'; }
+div() { awk -v x="$1" -v y="$2" 'BEGIN {if (y > 0) printf "%.2f", x / y; else print "null"}'; }
+GET_RATIO=$(ratio b)
+LIST_OVER_SER=$(div "$(awk -v c="${CPU[c]}" 'BEGIN {print c * 1000}')" "$SERIALIZE_NS")
+CREATE_SIG=$SIGS_PER_CREATE
+CREATE_DOUBLE_SIG=null
+[ -z "${OWN_CPU[e]:-}" ] || CREATE_DOUBLE_SIG=$(awk -v c="${OWN_CPU[e]}" -v s="$SIGN_NS" 'BEGIN {printf "%.2f", c * 1000 / s}')
+PG_GET_RATIO=null; PG_CREATE=null
+[ -z "${RPS[pg-b]:-}" ] || PG_GET_RATIO=$(ratio pg-b)
+[ -z "${RPS[pg-d]:-}" ] || PG_CREATE=${RPS[pg-d]}
+RSS_256=$(mib "$HWM_B"); RSS_1000=$(mib "$HWM_1000")
+TAIL_SPREAD=$(div "${P99[b64]}" "${P50[b64]}")
+echo "one list page of 100: ${PAGE_BYTES} bytes of JSON, serialized in $(awk -v s="$SERIALIZE_NS" 'BEGIN {printf "%.1f", s / 1000}') us CPU; (c) takes ${CPU[c]} us = $LIST_OVER_SER x that"
+[ "$CREATE_DOUBLE_SIG" = null ] || echo "(e) invreqd's own CPU per create: ${OWN_CPU[e]} us = $CREATE_DOUBLE_SIG signatures"
+echo "invreqd peak RSS (VmHWM) during (b1000) at $RSS_CONNECTIONS connections: $RSS_1000 MiB"
+echo
+# check NAME VALUE OP BOUND: prints a JSON fragment and a line of the table of targets.
+MET_JSON=""
+check() {
+  local name=$1 value=$2 op=$3 bound=$4 met
+  if [ "$value" = null ]; then met=null
+  elif awk -v x="$value" -v y="$bound" "BEGIN {exit !(x $op y)}"; then met=true
+  else met=false; fi
+  MET_JSON+="${MET_JSON:+,}\"$name\":$met"
+  printf '  %-26s %10s  %-3s %-8s %s\n' "$name" "$value" "$op" "$bound" \
+    "$([ "$met" = true ] && echo met || { [ "$met" = null ] && echo 'not measured' || echo 'NOT met'; })"
+}
 echo "targets:"
-echo "  (b) >= 0.6 of (a):            $(ratio b)  $(verdict "$(ratio b)" '>=' 0.6)"
-echo "  (c) >= 0.3 of (a):            $(ratio c)  $(verdict "$(ratio c)" '>=' 0.3)"
-echo "  (d) <= 4 signatures/create:   $SIGS_PER_CREATE  $(verdict "$SIGS_PER_CREATE" '<=' 4)"
-echo "  peak RSS (b) < 40 MiB:        $(awk -v k="$HWM_B" 'BEGIN {printf "%.1f", k / 1024}')  $(verdict "$HWM_B" '<' 40960)"
+check get_ratio "$GET_RATIO" '>=' 0.6
+check list_cpu_over_serialize "$LIST_OVER_SER" '<=' 3
+check create_sig_equiv "$CREATE_SIG" '<=' 4
+check create_double_sig_equiv "$CREATE_DOUBLE_SIG" '<=' 6
+check pg_get_ratio "$PG_GET_RATIO" '>=' 0.3
+check pg_create_per_s "$PG_CREATE" '>=' 2000
+check rss_mib_256 "$RSS_256" '<=' 40
+check rss_mib_1000 "$RSS_1000" '<=' 64
+check p99_over_p50_64 "$TAIL_SPREAD" '<=' 5
+echo
+printf '{"commit":"%s","db":"%s","load_start":"%s","load_end":"%s",' \
+  "$(git rev-parse --short HEAD 2>/dev/null || echo '?')" "$DB" "$LOAD_START" "$LOAD_END"
+printf '"ceiling_rps":%s,"get_rps":%s,"list_rps":%s,"create_rps":%s,"sign_us":%s,"serialize_page_us":%s,' \
+  "${RPS[a]}" "${RPS[b]}" "${RPS[c]}" "${RPS[d]}" \
+  "$(awk -v s="$SIGN_NS" 'BEGIN {printf "%.1f", s / 1000}')" "$(awk -v s="$SERIALIZE_NS" 'BEGIN {printf "%.1f", s / 1000}')"
+printf '"get_ratio":%s,"list_cpu_over_serialize":%s,"create_sig_equiv":%s,"create_double_sig_equiv":%s,' \
+  "$GET_RATIO" "$LIST_OVER_SER" "$CREATE_SIG" "$CREATE_DOUBLE_SIG"
+printf '"pg_get_ratio":%s,"pg_create_per_s":%s,"rss_mib_256":%s,"rss_mib_1000":%s,' \
+  "$PG_GET_RATIO" "$PG_CREATE" "$RSS_256" "$RSS_1000"
+printf '"p50_ms_64":%s,"p99_ms_64":%s,"p99_over_p50_64":%s,"errors":%s,' \
+  "${P50[b64]}" "${P99[b64]}" "$TAIL_SPREAD" "$(( ${ERR[a]} + ${ERR[b]} + ${ERR[c]} + ${ERR[d]} + ${ERR[e]:-0} + ${ERR[b64]} + ${ERR[b1000]} + ${ERR[pg-b]:-0} + ${ERR[pg-d]:-0} ))"
+printf '"targets":{"get_ratio":">=0.6","list_cpu_over_serialize":"<=3","create_sig_equiv":"<=4","create_double_sig_equiv":"<=6","pg_get_ratio":">=0.3","pg_create_per_s":">=2000","rss_mib_256":"<=40","rss_mib_1000":"<=64","p99_over_p50_64":"<=5"},'
+printf '"met":{%s}}\n' "$MET_JSON"

@@ -163,3 +163,66 @@ pub fn signature_cost(iterations: u32) -> SignatureCost {
         verify_ns: best_verify.as_nanos() as f64 / f64::from(per),
     }
 }
+
+/// Settings of the hidden `bench-serialize` command.
+#[derive(Debug, Clone, Args)]
+pub struct SerializeArgs {
+    /// Rows on the page (as `GET /v1/invoicerequests?limit=`).
+    #[arg(long, default_value_t = 100)]
+    pub limit: u32,
+    /// Serializations to time, over all batches.
+    #[arg(long, default_value_t = 2_000)]
+    pub iterations: u32,
+    /// Store, data directory and network, as for `serve`.
+    #[command(flatten)]
+    pub serve: ServeArgs,
+}
+
+/// What serializing one page of the list costs here, and how large it is.
+#[derive(Debug, Clone, Copy)]
+pub struct SerializeCost {
+    /// `serde_json::to_vec` of the page's response body, nanoseconds (best of 5 batches).
+    pub serialize_ns: f64,
+    /// The body's length, bytes.
+    pub bytes: usize,
+}
+
+/// Loads the default tenant's newest page of `limit` rows through the service (the list
+/// route's own path), builds its response body once, then times only its JSON serialization
+/// on one thread: the floor under the list route's CPU per page.
+pub async fn serialize_cost(args: SerializeArgs) -> anyhow::Result<SerializeCost> {
+    let store = Store::connect(&args.serve.store_options()).await?;
+    let signer = DevSigner::load_or_create(&args.serve.data_dir, args.serve.network.into())?;
+    let node: Arc<dyn Node> = Arc::new(signer);
+    let service = Service::new(store.clone(), node, ServiceConfig::default());
+    let query = crate::store::ListQuery {
+        limit: args.limit,
+        ..Default::default()
+    };
+    let page = service.list(DEFAULT_TENANT, query).await?;
+    store.close().await;
+    let body = crate::api::invoicerequests::InvoiceRequestList {
+        invoicerequests: page
+            .items
+            .iter()
+            .map(crate::api::invoicerequests::InvoiceRequestBody::from)
+            .collect(),
+        next_cursor: page.next_cursor,
+    };
+    let batches = 5;
+    let per = args.iterations.div_ceil(batches).max(1);
+    let mut best = Duration::MAX;
+    let mut bytes = 0;
+    for _ in 0..batches {
+        let t = Instant::now();
+        for _ in 0..per {
+            let v = serde_json::to_vec(&body)?;
+            bytes = std::hint::black_box(v).len();
+        }
+        best = best.min(t.elapsed());
+    }
+    Ok(SerializeCost {
+        serialize_ns: best.as_nanos() as f64 / f64::from(per),
+        bytes,
+    })
+}

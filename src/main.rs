@@ -41,6 +41,15 @@ async fn run() -> anyhow::Result<()> {
             );
             Ok(())
         }
+        #[cfg(feature = "load-test")]
+        Some(Command::BenchSerialize(args)) => {
+            let cost = invreqd::bench::serialize_cost(*args).await?;
+            println!(
+                "serialize_ns={:.0} bytes={}",
+                cost.serialize_ns, cost.bytes
+            );
+            Ok(())
+        }
         None => serve(cli.serve).await,
     }
 }

@@ -46,4 +46,8 @@ pub enum Command {
         #[arg(long, default_value_t = 20_000)]
         iterations: u32,
     },
+    /// Print what serializing one list page's JSON costs here (load testing).
+    #[cfg(feature = "load-test")]
+    #[command(hide = true)]
+    BenchSerialize(Box<crate::bench::SerializeArgs>),
 }
