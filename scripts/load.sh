@@ -51,16 +51,22 @@ command -v wrk >/dev/null 2>&1 || { echo "wrk is required (apt-get install wrk)"
 command -v curl >/dev/null 2>&1 || { echo "curl is required" >&2; exit 1; }
 
 # --- build -----------------------------------------------------------------------------------------
-log "building release"
-cargo build --release -p invreqd --bin invreqd --features load-test >&2
+if [ "${LOAD_SKIP_BUILD:-0}" = 1 ]; then
+  log "LOAD_SKIP_BUILD=1: using the release binaries already built"
+else
+  log "building release"
+  cargo build --release -p invreqd --bin invreqd --features load-test >&2
+fi
 TARGET_DIR=$(cargo metadata --format-version 1 --no-deps | grep -o '"target_directory":"[^"]*"' | cut -d'"' -f4)
 BIN="$TARGET_DIR/release/invreqd"
 
 WITH_CLN=0
 if [ -f "$ROOT/cln-double/Cargo.toml" ] && "$BIN" serve --help 2>/dev/null | grep -q 'cln-rest'; then
   WITH_CLN=1
-  log "building the CLN REST double"
-  cargo build --release -p cln-double >&2
+  if [ "${LOAD_SKIP_BUILD:-0}" != 1 ]; then
+    log "building the CLN REST double"
+    cargo build --release -p cln-double >&2
+  fi
 fi
 
 # --- scratch space and clean-up ---------------------------------------------------------------------
@@ -292,11 +298,11 @@ declare -A LABEL=(
   [pg-d]="(pg-d) (d) on PostgreSQL"
 )
 echo
-echo "invreqd load test, $(date -u +%Y-%m-%dT%H:%MZ), commit $(git rev-parse --short HEAD 2>/dev/null || echo '?')"
+echo "invreqd load test, $(date -u +%Y-%m-%dT%H:%MZ), commit ${LOAD_COMMIT:-$(git rev-parse --short HEAD 2>/dev/null || echo "?")}"
 echo "machine: $(nproc) CPUs ($CPU_MODEL), ${MEM_GIB} GiB RAM; load average at start $LOAD_START, at end $LOAD_END"
 echo "client: wrk -t$THREADS -c$CONNECTIONS (b64: $TAIL_CONNECTIONS, b1000: $RSS_CONNECTIONS) -d${DURATION}s (at most $MAX_REQUESTS requests a phase), same Lua script every phase, on the same machine"
 echo "store: SQLite (WAL, synchronous=NORMAL) with $SEED_COUNT seeded invoice requests"
-[ "$DB" != postgres ] || echo "       PostgreSQL $("$PG_BIN/postgres" --version | awk '{print $NF}') (private cluster, fsync on) with $PG_SEED_COUNT"
+[ "$DB" != postgres ] || echo "       PostgreSQL $("$PG_BIN/postgres" --version | awk '{print $3}') (private cluster, fsync on) with $PG_SEED_COUNT"
 echo
 printf '| %-46s | %9s | %9s | %9s | %10s | %13s | %6s |\n' phase 'req/s' 'p50 ms' 'p99 ms' 'ratio (a)' 'CPU us/req' errors
 printf '|%s|%s|%s|%s|%s|%s|%s|\n' "$(printf -- '-%.0s' {1..48})" ----------: ----------: ----------: -----------: --------------: -------:
@@ -352,7 +358,7 @@ check rss_mib_1000 "$RSS_1000" '<=' 64
 check p99_over_p50_64 "$TAIL_SPREAD" '<=' 5
 echo
 printf '{"commit":"%s","db":"%s","load_start":"%s","load_end":"%s",' \
-  "$(git rev-parse --short HEAD 2>/dev/null || echo '?')" "$DB" "$LOAD_START" "$LOAD_END"
+  "${LOAD_COMMIT:-$(git rev-parse --short HEAD 2>/dev/null || echo "?")}" "$DB" "$LOAD_START" "$LOAD_END"
 printf '"ceiling_rps":%s,"get_rps":%s,"list_rps":%s,"create_rps":%s,"sign_us":%s,"serialize_page_us":%s,' \
   "${RPS[a]}" "${RPS[b]}" "${RPS[c]}" "${RPS[d]}" \
   "$(awk -v s="$SIGN_NS" 'BEGIN {printf "%.1f", s / 1000}')" "$(awk -v s="$SERIALIZE_NS" 'BEGIN {printf "%.1f", s / 1000}')"
