@@ -44,10 +44,7 @@ async fn run() -> anyhow::Result<()> {
         #[cfg(feature = "load-test")]
         Some(Command::BenchSerialize(args)) => {
             let cost = invreqd::bench::serialize_cost(*args).await?;
-            println!(
-                "serialize_ns={:.0} bytes={}",
-                cost.serialize_ns, cost.bytes
-            );
+            println!("serialize_ns={:.0} bytes={}", cost.serialize_ns, cost.bytes);
             Ok(())
         }
         None => serve(cli.serve).await,
