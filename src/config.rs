@@ -13,7 +13,8 @@ use crate::api::auth::RateLimit;
 use crate::bolt12::Network;
 use crate::server::ServerOptions;
 use crate::server::tls::TlsFiles;
-use crate::service::{Limits, MAX_MSAT, ServiceConfig};
+use crate::service::webhooks::{DestinationPolicy, RetrySchedule, WebhookSettings};
+use crate::service::{EventSettings, Limits, MAX_MSAT, ServiceConfig};
 use crate::store::StoreOptions;
 
 /// The database URL for a data directory when none is configured: a SQLite file in it.
@@ -215,6 +216,26 @@ pub struct ServeArgs {
     /// (keep it above the node timeout).
     #[arg(long, env = "INVREQD_REQUEST_TIMEOUT_MS", default_value_t = 30_000)]
     pub request_timeout_ms: u64,
+    /// Accept `http://` webhook URLs (default: `https://` only).
+    #[arg(long, env = "INVREQD_WEBHOOK_ALLOW_HTTP")]
+    pub webhook_allow_http: bool,
+    /// Deliver webhooks to loopback, private, link-local and other non-public addresses
+    /// (default: refused, checked on the resolved address at every delivery).
+    #[arg(long, env = "INVREQD_WEBHOOK_ALLOW_PRIVATE")]
+    pub webhook_allow_private: bool,
+    /// Waits before each webhook retry, comma-separated (units ms, s, m, h, d); once used up
+    /// the delivery has failed and the endpoint is marked failing.
+    #[arg(long, env = "INVREQD_WEBHOOK_RETRY_SCHEDULE", default_value = crate::service::webhooks::DEFAULT_RETRY_SCHEDULE, value_parser = RetrySchedule::parse)]
+    pub webhook_retry_schedule: RetrySchedule,
+    /// How long a webhook receiver has to answer 2xx, milliseconds.
+    #[arg(long, env = "INVREQD_WEBHOOK_TIMEOUT_MS", default_value_t = 10_000)]
+    pub webhook_timeout_ms: u64,
+    /// How often each replica looks for due webhook deliveries, milliseconds.
+    #[arg(long, env = "INVREQD_WEBHOOK_POLL_MS", default_value_t = 500)]
+    pub webhook_poll_ms: u64,
+    /// How long events are kept, days.
+    #[arg(long, env = "INVREQD_EVENT_RETENTION_DAYS", default_value_t = 30)]
+    pub event_retention_days: u64,
     /// PEM certificate chain (leaf first): serve HTTPS (HTTP/2 and HTTP/1.1) instead of plain
     /// HTTP. Re-read when it changes (see `--tls-reload-interval-ms`). Needs `--tls-key`.
     #[arg(long, env = "INVREQD_TLS_CERT", requires = "tls_key")]
@@ -318,6 +339,20 @@ impl ServeArgs {
             },
             node_timeout: self.node_timeout(),
             key_cache_ttl: Duration::from_millis(self.key_cache_ms),
+            view_renderer: crate::api::invoicerequests::render_view,
+            events: EventSettings {
+                retention: Duration::from_secs(self.event_retention_days.saturating_mul(86_400)),
+            },
+            webhooks: WebhookSettings {
+                destinations: DestinationPolicy {
+                    allow_http: self.webhook_allow_http,
+                    allow_private: self.webhook_allow_private,
+                },
+                retry_schedule: self.webhook_retry_schedule.0.clone(),
+                timeout: Duration::from_millis(self.webhook_timeout_ms.max(1)),
+                poll_interval: Duration::from_millis(self.webhook_poll_ms.max(10)),
+                ..WebhookSettings::default()
+            },
             ..ServiceConfig::default()
         }
     }

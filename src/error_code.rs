@@ -79,6 +79,10 @@ error_codes! {
     ClaimNotFound = ("claim_not_found", 404, "No such claim page"),
     /// The claim page's token was replaced or revoked.
     ClaimRevoked = ("claim_revoked", 410, "This claim page is no longer valid"),
+    /// No webhook endpoint with that id (for this API key's tenant).
+    WebhookNotFound = ("webhook_not_found", 404, "No such webhook endpoint"),
+    /// No event with that id (for this API key's tenant), or it is past the retention.
+    EventNotFound = ("event_not_found", 404, "No such event"),
     /// No route matches the path.
     RouteNotFound = ("route_not_found", 404, "No such route"),
     /// The route does not accept that method.

@@ -14,6 +14,10 @@
 //! - `outstanding_amount_msat`, `reconciler_backlog`: gauges computed from the store at scrape
 //!   time (so every replica sharing one PostgreSQL reports the same, global value: aggregate
 //!   with `max`, not `sum`).
+//! - `webhook_deliveries_total{outcome}`: webhook posts by outcome (`delivered`, `http_error`,
+//!   `timeout`, `refused`, `connect_error`), by the replica that made them.
+//! - `webhook_queue_depth`, `webhook_oldest_undelivered_seconds`: deliveries not yet delivered
+//!   nor given up, and the age of the oldest; store gauges read at scrape time.
 //! - `claim_status_waiters`: claim page status long-polls held now (one per open claim page);
 //!   moved by [`crate::service::Service::wait_claim`].
 //! - `build_info{version}`: always 1.
@@ -31,6 +35,15 @@ pub const NODE_METHODS: [&str; 5] = [
     "disable",
     "payments_since",
     "ping",
+];
+
+/// How a webhook post can end, as labels.
+pub const WEBHOOK_OUTCOMES: [&str; 5] = [
+    "delivered",
+    "http_error",
+    "timeout",
+    "refused",
+    "connect_error",
 ];
 
 const LATENCY_BUCKETS: [f64; 14] = [
@@ -122,6 +135,19 @@ fn describe() {
         "reconciler_backlog",
         "Invoice requests pending settlement with the node."
     );
+    describe_counter!(
+        "webhook_deliveries_total",
+        "Webhook posts, by outcome (delivered, http_error, timeout, refused, connect_error)."
+    );
+    describe_gauge!(
+        "webhook_queue_depth",
+        "Webhook deliveries not yet delivered nor given up."
+    );
+    describe_gauge!(
+        "webhook_oldest_undelivered_seconds",
+        metrics::Unit::Seconds,
+        "Age of the oldest webhook delivery not yet delivered nor given up (0: none)."
+    );
     describe_gauge!(
         "claim_status_waiters",
         "Claim page status long-polls held now (about one per open claim page)."
@@ -132,6 +158,9 @@ fn describe() {
     counter!("invoice_requests_disabled_total").absolute(0);
     counter!("invoice_requests_paid_total").absolute(0);
     counter!("invoice_requests_failed_but_live_total").absolute(0);
+    for outcome in WEBHOOK_OUTCOMES {
+        counter!("webhook_deliveries_total", "outcome" => outcome).absolute(0);
+    }
     for method in NODE_METHODS {
         counter!("node_call_errors_total", "method" => method).absolute(0);
     }
@@ -179,4 +208,16 @@ pub fn http_request(route: String, method: String, status: u16, duration: Durati
 pub fn set_store_gauges(outstanding_msat: u64, backlog: u64) {
     gauge!("outstanding_amount_msat").set(outstanding_msat as f64);
     gauge!("reconciler_backlog").set(backlog as f64);
+}
+
+/// One webhook post ended (`outcome`: one of [`WEBHOOK_OUTCOMES`]).
+pub fn webhook_delivery(outcome: &'static str) {
+    counter!("webhook_deliveries_total", "outcome" => outcome).increment(1);
+}
+
+/// Sets the webhook queue gauges (called at scrape time): pending deliveries and the age of
+/// the oldest, seconds.
+pub fn set_webhook_gauges(depth: u64, oldest_age_secs: f64) {
+    gauge!("webhook_queue_depth").set(depth as f64);
+    gauge!("webhook_oldest_undelivered_seconds").set(oldest_age_secs);
 }

@@ -1,6 +1,7 @@
 //! `docs/architecture.md` against the code: the error-code table names the codes the API layer
-//! answers with (`ErrorCode`) and the OpenAPI document lists, with the status each carries.
-//! (The status diagram is checked in `src/domain/lifecycle.rs`.)
+//! answers with (`ErrorCode`) and the OpenAPI document lists, with the status each carries; and
+//! every status change of the service writes its event. (The status diagram is checked in
+//! `src/domain/lifecycle.rs`.)
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -59,4 +60,51 @@ fn the_documented_codes_are_the_openapi_codes() {
         .collect();
     let documented: BTreeSet<String> = documented().into_keys().collect();
     assert_eq!(documented, listed, "docs/architecture.md and openapi.json");
+}
+
+/// Every Rust source under `dir`, as (path, text).
+fn sources_under(dir: &str) -> Vec<(String, String)> {
+    fn walk(dir: &Path, out: &mut Vec<(String, String)>) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                walk(&path, out);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                let text = std::fs::read_to_string(&path).unwrap();
+                out.push((path.display().to_string(), text));
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(&Path::new(env!("CARGO_MANIFEST_DIR")).join(dir), &mut out);
+    out
+}
+
+#[test]
+fn every_status_change_of_the_service_writes_its_event() {
+    // The store's status changes (lifecycle moves) are called from src/service/events.rs only,
+    // which hands each move its event (the outbox row) for the same transaction: no other
+    // service module can move a request without its event.
+    let moves = [
+        "store.apply(",
+        "store.apply_with(",
+        "store.activate(",
+        "store.rekey_pending(",
+    ];
+    let mut seen = 0;
+    for (path, text) in sources_under("src/service") {
+        let flat: String = text.chars().filter(|c| !c.is_whitespace()).collect();
+        for m in moves {
+            let n = flat.matches(m).count();
+            if path.ends_with("service/events.rs") {
+                seen += n;
+            } else {
+                assert_eq!(
+                    n, 0,
+                    "{path} calls {m}: move requests with Service::move_request"
+                );
+            }
+        }
+    }
+    assert!(seen >= 2, "src/service/events.rs applies the moves");
 }

@@ -91,6 +91,17 @@ fn route_codes(method: &str, path: &str) -> Vec<C> {
         ("delete", "/v1/invoicerequests/{invreq_id}/claim") => {
             &[&[C::InvalidParameter, C::NotFound]]
         }
+        ("get", "/v1/events") => &[&[C::InvalidParameter]],
+        ("post", "/v1/webhooks") => &[JSON_BODY],
+        ("get", "/v1/webhooks/{webhook_id}")
+        | ("delete", "/v1/webhooks/{webhook_id}")
+        | ("post", "/v1/webhooks/{webhook_id}/test")
+        | ("get", "/v1/webhooks/{webhook_id}/deliveries") => {
+            &[&[C::InvalidParameter, C::WebhookNotFound]]
+        }
+        ("post", "/v1/webhooks/{webhook_id}/events/{event_id}/resend") => {
+            &[&[C::InvalidParameter, C::WebhookNotFound, C::EventNotFound]]
+        }
         ("get", "/claim/{token}/status") => &[&[
             C::InvalidParameter,
             C::ClaimNotFound,
@@ -199,6 +210,8 @@ mod tests {
             ("post", "/v1/invoicerequests/{invreq_id}/claim"),
             ("get", "/claim/{token}/qr.svg"),
             ("get", "/claim/{token}/status"),
+            ("get", "/v1/events"),
+            ("post", "/v1/webhooks/{webhook_id}/events/{event_id}/resend"),
         ];
         let documented: Vec<C> = routes.iter().flat_map(|(m, p)| route_codes(m, p)).collect();
         for code in C::ALL {

@@ -297,6 +297,12 @@ impl From<&InvoiceRequestView> for InvoiceRequestBody {
     }
 }
 
+/// An invoice request as `GET /v1/invoicerequests/{id}` shows it, as JSON text: the `data` of
+/// its events (start-up gives it to the service as its view renderer).
+pub fn render_view(view: &InvoiceRequestView) -> String {
+    serde_json::to_string(&InvoiceRequestBody::from(view)).unwrap_or_default()
+}
+
 /// A page of invoice requests, newest first.
 #[derive(Serialize, ToSchema)]
 pub struct InvoiceRequestList {
@@ -418,9 +424,7 @@ pub async fn create(
             &client,
             idempotency_key.map(|k| (k, print)),
             req,
-            std::sync::Arc::new(|view: &InvoiceRequestView| {
-                serde_json::to_string(&InvoiceRequestBody::from(view)).unwrap_or_default()
-            }),
+            std::sync::Arc::new(render_view),
         )
         .await?;
     Ok(match created {

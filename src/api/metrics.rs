@@ -27,6 +27,13 @@ pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
         }
         _ => tracing::warn!("metrics: could not read the store gauges; serving the last values"),
     }
+    if let Ok(Ok(q)) = tokio::time::timeout(timeout, store.delivery_queue()).await {
+        let now_ms = crate::service::webhooks::now_ms();
+        let age = q
+            .oldest_ms
+            .map_or(0.0, |o| now_ms.saturating_sub(o) as f64 / 1000.0);
+        crate::metrics::set_webhook_gauges(q.pending, age);
+    }
     (
         [(CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
         crate::metrics::handle().render(),

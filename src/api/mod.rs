@@ -6,6 +6,7 @@ pub mod claim_page;
 pub mod decode;
 pub mod error;
 pub mod errors_doc;
+pub mod events;
 pub mod extract;
 pub mod health;
 pub mod invoicerequests;
@@ -14,6 +15,7 @@ pub mod layers;
 pub mod metrics;
 pub mod openapi;
 pub mod qr;
+pub mod webhooks;
 
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
@@ -80,6 +82,12 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(decode::decode))
         .routes(routes!(keys::create_key, keys::list_keys))
         .routes(routes!(keys::revoke_key))
+        .routes(routes!(events::list_events))
+        .routes(routes!(webhooks::create_webhook, webhooks::list_webhooks))
+        .routes(routes!(webhooks::get_webhook, webhooks::delete_webhook))
+        .routes(routes!(webhooks::test_webhook))
+        .routes(routes!(webhooks::list_deliveries))
+        .routes(routes!(webhooks::resend))
         .routes(routes!(health::healthz))
         .routes(routes!(health::readyz))
         .routes(routes!(metrics::metrics))
@@ -89,6 +97,7 @@ pub fn api_router() -> OpenApiRouter<AppState> {
 fn split() -> (Router<AppState>, utoipa::openapi::OpenApi) {
     let (router, mut api) = api_router().split_for_parts();
     auth::openapi::protect(&mut api);
+    openapi::add_webhooks(&mut api);
     errors_doc::document_errors(&mut api);
     (router, api)
 }

@@ -28,15 +28,19 @@ pub enum Scope {
     /// Create, list and revoke API keys (of every tenant).
     #[serde(rename = "admin")]
     Admin,
+    /// Register, list, test and delete the tenant's webhook endpoints, and see their deliveries.
+    #[serde(rename = "webhooks:manage")]
+    WebhooksManage,
 }
 
 impl Scope {
     /// Every scope.
-    pub const ALL: [Scope; 4] = [
+    pub const ALL: [Scope; 5] = [
         Scope::InvoiceRequestsRead,
         Scope::InvoiceRequestsWrite,
         Scope::InvoiceRequestsDisable,
         Scope::Admin,
+        Scope::WebhooksManage,
     ];
 
     /// The name used in the store, the API and the CLI.
@@ -46,6 +50,7 @@ impl Scope {
             Scope::InvoiceRequestsWrite => "invoicerequests:write",
             Scope::InvoiceRequestsDisable => "invoicerequests:disable",
             Scope::Admin => "admin",
+            Scope::WebhooksManage => "webhooks:manage",
         }
     }
 

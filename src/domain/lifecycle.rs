@@ -224,6 +224,17 @@ impl Move {
         self.used
     }
 
+    /// The same move from `status` alone, if it is one of [`Move::from`]: a narrower
+    /// compare-and-set, for a caller that knows exactly where the request stands (and says
+    /// what the move means, e.g. in an event). `None` when the move does not start there.
+    pub fn only_from(&self, status: Status) -> Option<Self> {
+        self.from.contains(&status).then(|| Self {
+            from: vec![status],
+            to: self.to,
+            used: self.used,
+        })
+    }
+
     /// A pending request the node now holds: `open`.
     pub fn created() -> Self {
         Self::new(&[Status::Pending], Status::Open, false).expect("pending → open")

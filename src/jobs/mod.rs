@@ -1,5 +1,6 @@
 //! Background work that must run once across replicas: settling pending records, expiring
-//! requests (and, with a real node, following payments).
+//! requests, pruning old events (and, with a real node, following payments). Webhook delivery
+//! runs on every replica ([`webhook_delivery`]): replicas claim deliveries one by one.
 //!
 //! [`spawn_all`] starts a supervisor that waits for leadership ([`leader`]), runs the jobs while
 //! it holds it, and stops them when it is lost. [`Jobs::stop`] asks every job to return at its
@@ -10,6 +11,7 @@ mod expiry;
 pub mod leader;
 mod payment_watcher;
 mod reconciler;
+mod webhook_delivery;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -76,6 +78,10 @@ impl Jobs {
 pub fn spawn_all(service: Service, settings: JobSettings, is_leader: Arc<AtomicBool>) -> Jobs {
     let (stop, stop_rx) = watch::channel(false);
     let mut set = JoinSet::new();
+    set.spawn(webhook_delivery::run(
+        service.clone(),
+        StopSignal(stop_rx.clone()),
+    ));
     set.spawn(supervise(service, settings, is_leader, StopSignal(stop_rx)));
     Jobs { set, stop }
 }
@@ -100,6 +106,7 @@ async fn supervise(
             stop.clone(),
         ));
         jobs.spawn(expiry::run(service.clone(), stop.clone()));
+        jobs.spawn(webhook_delivery::prune(service.clone(), stop.clone()));
         if service.node().info().can_pay {
             jobs.spawn(payment_watcher::run(
                 service.clone(),

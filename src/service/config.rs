@@ -2,7 +2,8 @@
 
 use std::time::Duration;
 
-use super::Limits;
+use super::events::{EventSettings, minimal_view};
+use super::{InvoiceRequestView, Limits, webhooks};
 
 /// Settings of the service layer.
 #[derive(Debug, Clone)]
@@ -16,7 +17,16 @@ pub struct ServiceConfig {
     /// How long an API key read from the store is trusted before it is read again (zero: not
     /// cached). A revocation on this replica takes effect at once; on others within this time.
     pub key_cache_ttl: Duration,
+    /// Renders an invoice request as the API shows it (JSON text): the `data` of its events.
+    pub view_renderer: ViewRenderer,
+    /// The event log.
+    pub events: EventSettings,
+    /// Webhook delivery.
+    pub webhooks: webhooks::WebhookSettings,
 }
+
+/// Renders an invoice request as `GET /v1/invoicerequests/{id}` shows it, as JSON text.
+pub type ViewRenderer = fn(&InvoiceRequestView) -> String;
 
 impl Default for ServiceConfig {
     fn default() -> Self {
@@ -25,6 +35,9 @@ impl Default for ServiceConfig {
             node_timeout: Duration::from_secs(10),
             idempotency_wait: Duration::from_secs(10),
             key_cache_ttl: Duration::from_secs(1),
+            view_renderer: minimal_view,
+            events: EventSettings::default(),
+            webhooks: webhooks::WebhookSettings::default(),
         }
     }
 }

@@ -14,8 +14,8 @@ use std::time::Duration;
 use rand::RngCore;
 
 use super::{
-    Created, InvoiceRequestView, Issuer, Label, NewInvoiceRequest, Service, ServiceError, unix_now,
-    verify_signed,
+    Created, EventType, InvoiceRequestView, Issuer, Label, NewInvoiceRequest, Service,
+    ServiceError, unix_now, verify_signed,
 };
 use crate::bolt12::{InvoiceRequest, InvreqFields, UnsignedInvoiceRequest};
 use crate::domain::lifecycle::{self, Move};
@@ -370,8 +370,7 @@ impl Service {
                     Err(e) => {
                         // Handed to nobody yet: withdraw it rather than answer without its page.
                         let _ = self
-                            .store
-                            .apply(&invreq_id, &Move::withdrawn(), unix_now())
+                            .move_request(&record, &Move::withdrawn(), unix_now())
                             .await;
                         return Err(e.into());
                     }
@@ -445,7 +444,7 @@ impl Service {
             return Err(e);
         }
         let bolt12 = signed.encode();
-        if !self.store.activate(&invreq_id, &bolt12, unix_now()).await? {
+        if !self.activate(&record, &bolt12).await? {
             // Settled meanwhile (a retry or the background settle): show what the store holds.
             if let Some(now) = self.store.get_any(&invreq_id).await? {
                 return self.view(now).await;
@@ -467,12 +466,28 @@ impl Service {
         policy: &SpendingPolicy,
         binding: Option<&IdempotencyBinding<'_>>,
     ) -> Result<(), ServiceError> {
+        // Inserted open (signed here): it is created now, with its event.
+        let event = (record.status == Status::Open).then(|| {
+            self.event_for(
+                EventType::Created,
+                &InvoiceRequestView {
+                    record: record.clone(),
+                    payments: Vec::new(),
+                    claim_token: None,
+                },
+            )
+        });
         match self
             .store
-            .insert_within_policy(record, policy, unix_now(), binding)
+            .insert_within_policy_emitting(record, policy, unix_now(), binding, event.as_ref())
             .await
         {
-            Ok(Ok(())) => Ok(()),
+            Ok(Ok(())) => {
+                if event.is_some() {
+                    self.events_written();
+                }
+                Ok(())
+            }
             Ok(Err(limit)) => Err(ServiceError::LimitExceeded(limit)),
             Err(StoreError::LabelTaken) => Err(ServiceError::LabelTaken(
                 record.label.clone().unwrap_or_default(),
@@ -545,9 +560,7 @@ impl Service {
                     let _ = self.node.disable(&record.invreq_id).await;
                     return Err(e);
                 }
-                self.store
-                    .activate(&record.invreq_id, &signed.encode(), unix_now())
-                    .await?;
+                self.activate(record, &signed.encode()).await?;
                 self.settled_view(&record.invreq_id).await
             }
             Err(NodeError::CouldNotCreate(_)) => self.look_up(record).await,
@@ -596,21 +609,23 @@ impl Service {
                 "the node holds a request with this id that does not verify".into(),
             ));
         }
-        let now = unix_now();
-        self.store
-            .activate(&record.invreq_id, &held.bolt12, now)
-            .await?;
+        self.activate(record, &held.bolt12).await?;
         if !held.active || held.used {
-            let mv = lifecycle::after_node_inactive(held.used);
-            self.store.apply(&record.invreq_id, &mv, now).await?;
+            // What the store holds now (open, unless something moved it meanwhile).
+            if let Some(open) = self.store.get_any(&record.invreq_id).await? {
+                let mv = lifecycle::after_node_inactive(held.used);
+                self.move_request(&open, &mv, unix_now()).await?;
+            }
         }
         self.settled_view(&record.invreq_id).await
     }
 
-    /// Marks a pending record `failed` (its label is free from then on).
-    pub(super) async fn fail(&self, invreq_id: &str) -> Result<(), StoreError> {
-        self.store
-            .apply(invreq_id, &Move::failed(), unix_now())
+    /// Marks a pending record `failed` (its label is free from then on), with its event.
+    pub(super) async fn fail(&self, invreq_id: &str) -> Result<(), ServiceError> {
+        let Some(record) = self.store.get_any(invreq_id).await? else {
+            return Ok(());
+        };
+        self.move_request(&record, &Move::failed(), unix_now())
             .await
             .map(|_| ())
     }

@@ -29,8 +29,7 @@ impl Service {
                 // answers "not active" to all but one; with the dev signer (no node state) the
                 // store's conditional transition is the only arbiter.
                 let moved = self
-                    .store
-                    .apply(invreq_id, &lifecycle::disabled(node_view.used), unix_now())
+                    .move_request(&record, &lifecycle::disabled(node_view.used), unix_now())
                     .await?;
                 if !moved && self.node.signs_locally() {
                     return Err(ServiceError::AlreadyInactive(invreq_id.to_owned()));
@@ -46,7 +45,7 @@ impl Service {
                     .first()
                     .is_some_and(|n| n.used);
                 let mv = lifecycle::after_node_inactive(used);
-                self.store.apply(invreq_id, &mv, unix_now()).await?;
+                self.move_request(&record, &mv, unix_now()).await?;
                 return Err(ServiceError::AlreadyInactive(invreq_id.to_owned()));
             }
             Err(NodeError::PaymentInFlight) => {

@@ -74,6 +74,12 @@ pub enum ServiceError {
     /// The API key was revoked before.
     #[error("API key {0} is already revoked")]
     KeyAlreadyRevoked(String),
+    /// No webhook endpoint with that id (for this client).
+    #[error("no webhook endpoint with id {0}")]
+    WebhookNotFound(String),
+    /// No event with that id (for this client).
+    #[error("no event with id {0}")]
+    EventNotFound(String),
     /// Revoking this key would leave no active admin key (nobody could manage keys over HTTP).
     #[error(
         "API key {0} is the last active admin key; create another admin key before revoking it"
@@ -109,6 +115,8 @@ impl ServiceError {
             ServiceError::KeyNotFound(_) => C::KeyNotFound,
             ServiceError::KeyAlreadyRevoked(_) => C::AlreadyRevoked,
             ServiceError::LastAdminKey(_) => C::LastAdminKey,
+            ServiceError::WebhookNotFound(_) => C::WebhookNotFound,
+            ServiceError::EventNotFound(_) => C::EventNotFound,
             ServiceError::ClaimNotFound => C::ClaimNotFound,
             ServiceError::ClaimRevoked => C::ClaimRevoked,
             ServiceError::Node(n) => node_code(n),

@@ -80,7 +80,7 @@ impl Service {
             },
         };
         let mv = lifecycle::after_expiry(r.single_use, used, r.used);
-        if self.store.apply(&r.invreq_id, &mv, unix_now()).await? {
+        if self.move_request(r, &mv, unix_now()).await? {
             let why = if mv.to() == Status::Paid {
                 "paid before it expired"
             } else {

@@ -9,6 +9,7 @@ mod config;
 mod create;
 mod disable;
 mod error;
+mod events;
 mod expiry;
 mod ids;
 mod keys;
@@ -21,6 +22,7 @@ mod read;
 mod reconcile;
 mod text;
 mod views;
+pub mod webhooks;
 
 use std::sync::Arc;
 
@@ -33,10 +35,13 @@ pub use claim::{
     new_claim_token,
 };
 pub use clock::unix_now;
-pub use config::ServiceConfig;
+pub use config::{ServiceConfig, ViewRenderer};
 pub use create::{LEASE_SECS, Render};
 pub use error::{ServiceError, ValidationError};
-pub use ids::{ClaimToken, InvreqId, KeyId};
+pub use events::{
+    Event, EventPage, EventSettings, EventType, MAX_EVENTS_PAGE, event_id, minimal_view,
+};
+pub use ids::{ClaimToken, EventId, InvreqId, KeyId, WebhookId};
 pub use keys::{AuthError, CreatedKey, KeyService, NewKey};
 pub use new_request::{Limits, MAX_EXPIRY_SECS, MAX_EXPIRY_SETTING_SECS, NewInvoiceRequest};
 pub use node_built::{node_label, verify_built};
@@ -58,6 +63,7 @@ pub struct Service {
     expiry_notify: Arc<tokio::sync::Notify>,
     key_cache: Arc<keys::KeyCache>,
     payment_watch: Arc<std::sync::Mutex<PaymentWatch>>,
+    events_notify: Arc<tokio::sync::Notify>,
 }
 
 impl Service {
@@ -70,6 +76,7 @@ impl Service {
             config: Arc::new(config),
             expiry_notify: Arc::new(tokio::sync::Notify::new()),
             payment_watch: Arc::new(std::sync::Mutex::new(PaymentWatch::Starting)),
+            events_notify: Arc::new(tokio::sync::Notify::new()),
         }
     }
 

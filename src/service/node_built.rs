@@ -173,18 +173,23 @@ impl Service {
         let now = unix_now();
         let bolt12 = signed.encode();
         let rekeyed = self
-            .store
-            .rekey_pending(&record.invreq_id, &held.invreq_id, &bolt12, now)
+            .open_built(record, &held.invreq_id, &bolt12, now)
             .await?;
-        if rekeyed && (!held.active || held.used) {
-            let mv = crate::domain::lifecycle::after_node_inactive(held.used);
-            self.store.apply(&held.invreq_id, &mv, now).await?;
-        }
-        let found = self
+        let mut found = self
             .store
             .get_any(&held.invreq_id)
             .await?
             .ok_or_else(|| ServiceError::NotFound(held.invreq_id.clone()))?;
+        if rekeyed && (!held.active || held.used) {
+            let mv = crate::domain::lifecycle::after_node_inactive(held.used);
+            if self.move_request(&found, &mv, now).await? {
+                found = self
+                    .store
+                    .get_any(&held.invreq_id)
+                    .await?
+                    .ok_or_else(|| ServiceError::NotFound(held.invreq_id.clone()))?;
+            }
+        }
         if found.tenant != record.tenant {
             return Err(ServiceError::NodeMismatch(
                 "the node's id belongs to another record".into(),

@@ -97,22 +97,31 @@ impl Service {
     /// whatever its status); else one in flight makes an open request `paying`; else a
     /// `paying` one is `open` again. Returns whether it was one of ours.
     pub async fn record_payment(&self, p: &NodePayment) -> Result<bool, ServiceError> {
-        let Some(lni) = p.bolt12.as_deref() else {
+        let Some(invreq_id) = self.record_part(p).await? else {
             return Ok(false);
+        };
+        self.follow_payments_of(&invreq_id).await?;
+        Ok(true)
+    }
+
+    /// Records one payment part; returns the invoice request it pays, if one of ours.
+    async fn record_part(&self, p: &NodePayment) -> Result<Option<String>, ServiceError> {
+        let Some(lni) = p.bolt12.as_deref() else {
+            return Ok(None);
         };
         let invreq_id = match invreq_id_of_invoice(lni) {
             Ok(id) => hex::encode(id),
             Err(e) => {
                 tracing::debug!(payment_hash = %p.payment_hash, error = %e, "payment invoice does not decode");
-                return Ok(false);
+                return Ok(None);
             }
         };
         if self.store.get_any(&invreq_id).await?.is_none() {
-            return Ok(false);
+            return Ok(None);
         }
         let Some(status) = PaymentStatus::parse(&p.status) else {
             tracing::warn!(%invreq_id, payment_hash = %p.payment_hash, status = %p.status, "payment part with a status CLN does not use; not recorded");
-            return Ok(false);
+            return Ok(None);
         };
         self.store
             .upsert_payment_part(
@@ -134,8 +143,7 @@ impl Service {
             )
             .await?;
         tracing::debug!(%invreq_id, payment_hash = %p.payment_hash, groupid = p.groupid, partid = p.partid, status = %p.status, "payment part recorded");
-        self.follow_payments_of(&invreq_id).await?;
-        Ok(true)
+        Ok(Some(invreq_id))
     }
 
     /// Moves a request to what its recorded payments say (compare-and-set on its status,
@@ -159,7 +167,7 @@ impl Service {
                 return Ok(());
             };
             let now = unix_now();
-            if self.store.apply(invreq_id, &mv, now).await? {
+            if self.move_request(&record, &mv, now).await? {
                 let (to, used) = (mv.to(), mv.used());
                 tracing::info!(%invreq_id, from = record.status.as_str(), status = to.as_str(), used, "payment recorded");
                 if to != Status::Paying && record.absolute_expiry.is_some_and(|e| e <= now) {
@@ -179,10 +187,20 @@ impl Service {
         let updated = self.store.counter(UPDATED_COUNTER).await?;
         let payments = self.node.payments_since(created, updated, wait).await?;
         let (mut max_created, mut max_updated) = (created, updated);
+        // Every part of the round first, then each request it touched moves once: a payment
+        // whose parts arrive together shows (and emits) its final state, not each part's.
+        let mut touched: Vec<String> = Vec::new();
         for p in &payments {
-            self.record_payment(p).await?;
+            if let Some(id) = self.record_part(p).await?
+                && !touched.contains(&id)
+            {
+                touched.push(id);
+            }
             max_created = max_created.max(p.created_index);
             max_updated = max_updated.max(p.updated_index.unwrap_or(0));
+        }
+        for id in &touched {
+            self.follow_payments_of(id).await?;
         }
         // Only after every payment is recorded: a crash in between replays, never skips.
         if max_created != created {

@@ -5,12 +5,14 @@
 //! One statement and one commit for a group instead of one each: fewer hand-offs to SQLite's
 //! worker thread and fewer WAL frames (the pages a group's rows share are written once). When
 //! the multi-row statement fails (a label taken, a duplicate id), the group is written again
-//! row by row inside the same transaction, so each caller gets its own row's outcome.
+//! row by row inside the same transaction, so each caller gets its own row's outcome. A row's
+//! event (the outbox, `invoicerequest.created`) is written in the group's transaction too, after
+//! its row: a row is never committed without its event.
 
 use sqlx::SqlitePool;
 use tokio::sync::{mpsc, oneshot};
 
-use super::{BeginWrite, InvoiceRequestRecord, StoreError};
+use super::{Backend, BeginWrite, InvoiceRequestRecord, NewEvent, StoreError};
 
 /// Most rows in one group (15 parameters each: far below SQLite's limit of 32 766).
 const MAX_GROUP: usize = 64;
@@ -18,6 +20,9 @@ const MAX_GROUP: usize = 64;
 /// One waiting insert.
 struct Pending {
     record: InvoiceRequestRecord,
+    /// Its event, created at `now`.
+    event: Option<NewEvent>,
+    now: u64,
     done: oneshot::Sender<Result<(), StoreError>>,
 }
 
@@ -36,18 +41,26 @@ impl Inserter {
         Self { queue }
     }
 
-    /// Inserts `record`; returns once the transaction holding it has committed.
+    /// Inserts `record` and, when given, its `event` (created at `now`); returns once the
+    /// transaction holding them has committed.
     ///
     /// # Errors
     /// The row's own outcome ([`StoreError::LabelTaken`], [`StoreError::Duplicate`]), or the
     /// group's when its transaction failed, or [`StoreError::Unavailable`] if the writer task
     /// is gone.
-    pub(super) async fn insert(&self, record: &InvoiceRequestRecord) -> Result<(), StoreError> {
+    pub(super) async fn insert(
+        &self,
+        record: &InvoiceRequestRecord,
+        event: Option<&NewEvent>,
+        now: u64,
+    ) -> Result<(), StoreError> {
         let (done, answer) = oneshot::channel();
         let gone = || StoreError::Unavailable("the SQLite writer task stopped".into());
         self.queue
             .send(Pending {
                 record: record.clone(),
+                event: event.cloned(),
+                now,
                 done,
             })
             .await
@@ -107,6 +120,14 @@ async fn write_group(write: &SqlitePool, group: &[Pending]) -> Vec<Result<(), St
             outcomes
         }
     };
+    for (p, outcome) in group.iter().zip(&outcomes) {
+        if let (Ok(()), Some(event)) = (outcome, &p.event)
+            && let Err(e) = super::events::insert_event!(&mut tx, Backend::Sqlite, event, p.now)
+        {
+            // Dropping the transaction rolls the group back: no row without its event.
+            return all(&e);
+        }
+    }
     if let Err(e) = tx.commit().await {
         let e = StoreError::classify(e);
         return all(&e);

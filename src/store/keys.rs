@@ -4,8 +4,8 @@
 //! The store never sees a key: only its SHA256 (see `crate::auth::token`).
 
 use super::{
-    Backend, BeginWrite, Columns, InvoiceRequestRecord, Status, Store, StoreError, insert_query,
-    on_pools,
+    Backend, BeginWrite, Columns, InvoiceRequestRecord, NewEvent, Status, Store, StoreError,
+    insert_query, on_pools,
 };
 use crate::domain::lifecycle::sql_status_in;
 
@@ -337,12 +337,25 @@ impl Store {
         now: u64,
         binding: Option<&IdempotencyBinding<'_>>,
     ) -> Result<Result<(), LimitExceeded>, StoreError> {
+        self.insert_within_policy_emitting(r, policy, now, binding, None)
+            .await
+    }
+
+    /// [`Store::insert_within_policy`], inserting `event` in the same transaction.
+    pub async fn insert_within_policy_emitting(
+        &self,
+        r: &InvoiceRequestRecord,
+        policy: &SpendingPolicy,
+        now: u64,
+        binding: Option<&IdempotencyBinding<'_>>,
+        event: Option<&NewEvent>,
+    ) -> Result<Result<(), LimitExceeded>, StoreError> {
         if let Err(e) = policy.check_amount(r.amount_msat) {
             return Ok(Err(e));
         }
         let limited = policy.needs_sums();
         if !limited && binding.is_none() {
-            return self.insert(r).await.map(Ok);
+            return self.insert_emitting(r, event, now).await.map(Ok);
         }
         on_pools!(self, |read, write| {
             let mut tx = write.begin_write().await?;
@@ -388,6 +401,9 @@ impl Store {
                 .execute(&mut *tx)
                 .await
                 .map_err(StoreError::classify)?;
+            if let Some(event) = event {
+                super::events::insert_event!(&mut tx, self.backend, event, now)?;
+            }
             tx.commit().await.map_err(StoreError::classify)?;
             Ok(Ok(()))
         })

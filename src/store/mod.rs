@@ -8,6 +8,7 @@
 mod batch;
 mod claims;
 mod error;
+mod events;
 mod keys;
 mod leader;
 mod model;
@@ -27,6 +28,9 @@ use sqlx::sqlite::{
 
 pub use claims::ClaimTokenRecord;
 pub use error::StoreError;
+pub use events::{
+    AttemptRecord, ClaimedDelivery, DeliveryNext, EndpointRecord, EventRecord, NewEvent, QueueStats,
+};
 pub use keys::{
     ApiKeyRecord, AuditEntry, DAY_SECS, IdempotencyBinding, Limit, LimitExceeded, Revocation,
     Spending, SpendingPolicy,
@@ -141,6 +145,68 @@ macro_rules! insert_query {
 }
 pub(crate) use insert_query;
 
+/// `apply_in!(tx, backend, invreq_id, mv, writes, now)`: the status change of a checked
+/// lifecycle move inside the caller's write transaction (`&mut Transaction` of either driver):
+/// `status`, `active` and `used` as the move says, `bolt12` when given, `updated_at = now`,
+/// compare-and-set on the move's `from` statuses (and on `used` when
+/// [`MoveWrites::used_before`] is given); then the move's event, if the row moved. Evaluates to
+/// `Result<bool, StoreError>` (whether it moved). A macro so that it is written once and
+/// compiled per driver, like [`on_pools!`].
+macro_rules! apply_in {
+    ($tx:expr, $backend:expr, $invreq_id:expr, $mv:expr, $writes:expr, $now:expr) => {
+        async {
+            let tx = $tx;
+            let (invreq_id, mv, writes, now): (
+                &str,
+                &$crate::domain::lifecycle::Move,
+                &$crate::store::MoveWrites<'_>,
+                u64,
+            ) = ($invreq_id, $mv, $writes, $now);
+            let mut sql = String::from(
+                "UPDATE invoice_requests SET status = $1, active = $2, used = $3, updated_at = $4",
+            );
+            let mut n = 5;
+            if writes.bolt12.is_some() {
+                n += 1;
+                sql.push_str(&format!(", bolt12 = ${n}"));
+            }
+            sql.push_str(&format!(
+                " WHERE invreq_id = $5 AND {}",
+                $crate::domain::lifecycle::sql_status_in(mv.from())
+            ));
+            if writes.used_before.is_some() {
+                n += 1;
+                sql.push_str(&format!(" AND used = ${n}"));
+            }
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql))
+                .bind(mv.to().as_str())
+                .bind(mv.active())
+                .bind(mv.used())
+                .bind(now as i64)
+                .bind(invreq_id);
+            if let Some(b) = writes.bolt12 {
+                query = query.bind(b);
+            }
+            if let Some(u) = writes.used_before {
+                query = query.bind(u);
+            }
+            let done = query
+                .execute(&mut **tx)
+                .await
+                .map_err($crate::store::StoreError::classify)?;
+            if done.rows_affected() != 1 {
+                return Ok::<bool, $crate::store::StoreError>(false);
+            }
+            if let Some(event) = writes.event {
+                $crate::store::events::insert_event!(tx, $backend, event, now)?;
+            }
+            Ok(true)
+        }
+        .await
+    };
+}
+pub(crate) use apply_in;
+
 /// A transaction that writes: SQLite takes its writer lock at once (`BEGIN IMMEDIATE`), so a
 /// read inside it can never be made stale by another writer; PostgreSQL a plain `BEGIN`.
 trait BeginWrite {
@@ -221,6 +287,19 @@ pub struct Store {
     backend: Backend,
     /// SQLite with group commit: plain inserts go through it.
     inserter: Option<batch::Inserter>,
+}
+
+/// What a lifecycle move writes besides its status, in its own transaction
+/// ([`Store::apply_with`]).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct MoveWrites<'a> {
+    /// The node's signed `lnr1…` string (a pending request the node now holds).
+    pub bolt12: Option<&'a str>,
+    /// Compare-and-set on `used` as well: the move happens only while `used` still has this
+    /// value (the state its event was computed from).
+    pub used_before: Option<bool>,
+    /// The event the move means (the outbox row and its deliveries), written only if it moved.
+    pub event: Option<&'a NewEvent>,
 }
 
 const RECORD_COLUMNS: &str = "seq, invreq_id, tenant, bolt12, amount_msat, description, issuer, label, \
@@ -332,15 +411,36 @@ impl Store {
 
     /// Inserts a new invoice request.
     pub async fn insert(&self, r: &InvoiceRequestRecord) -> Result<(), StoreError> {
+        self.insert_emitting(r, None, r.created_at).await
+    }
+
+    /// Inserts a new invoice request and, when given, its event (created at `now`) in the
+    /// same transaction; on SQLite with group commit, in the transaction of its group.
+    pub async fn insert_emitting(
+        &self,
+        r: &InvoiceRequestRecord,
+        event: Option<&NewEvent>,
+        now: u64,
+    ) -> Result<(), StoreError> {
         if let Some(inserter) = &self.inserter {
-            return inserter.insert(r).await;
+            return inserter.insert(r, event, now).await;
         }
-        on_pools!(self, |read, write| insert_query!(r)
-            .execute(write)
-            .await
-            .map(|_| ()))
-        .map_err(StoreError::classify)?;
-        Ok(())
+        on_pools!(self, |read, write| {
+            let Some(event) = event else {
+                return insert_query!(r)
+                    .execute(write)
+                    .await
+                    .map(|_| ())
+                    .map_err(StoreError::classify);
+            };
+            let mut tx = write.begin_write().await?;
+            insert_query!(r)
+                .execute(&mut *tx)
+                .await
+                .map_err(StoreError::classify)?;
+            events::insert_event!(&mut tx, self.backend, event, now)?;
+            tx.commit().await.map_err(StoreError::classify)
+        })
     }
 
     /// One invoice request of a tenant.
@@ -416,11 +516,11 @@ impl Store {
     }
 
     /// Applies a checked lifecycle move if the request is in one of its `from` statuses
-    /// (compare-and-set); returns whether it moved. Runs in one transaction, so whatever must
-    /// be written with a status change (an outbox event) goes into that transaction and is
-    /// committed with it or not at all.
+    /// (compare-and-set); returns whether it moved. Nothing else is written: the service
+    /// moves requests with [`Store::apply_with`], which writes the move's event with it.
     pub async fn apply(&self, invreq_id: &str, mv: &Move, now: u64) -> Result<bool, StoreError> {
-        self.apply_with(invreq_id, mv, None, now).await
+        self.apply_with(invreq_id, mv, &MoveWrites::default(), now)
+            .await
     }
 
     /// Marks a pending request `open` with the node's signed `lnr1…` string
@@ -431,47 +531,33 @@ impl Store {
         bolt12: &str,
         now: u64,
     ) -> Result<bool, StoreError> {
-        self.apply_with(invreq_id, &Move::created(), Some(bolt12), now)
+        let writes = MoveWrites {
+            bolt12: Some(bolt12),
+            ..MoveWrites::default()
+        };
+        self.apply_with(invreq_id, &Move::created(), &writes, now)
             .await
     }
 
-    /// The status change itself: `status`, `active` and `used` as the move says, `bolt12`
-    /// when given; `updated_at = now`; in one write transaction.
-    async fn apply_with(
+    /// Applies a checked lifecycle move (compare-and-set on its `from` statuses, and on
+    /// `used` when [`MoveWrites::used_before`] is given) together with what `writes` adds, in
+    /// one write transaction: the event (outbox) is committed with the move or not at all, and
+    /// only when the move happened. Returns whether it moved.
+    pub async fn apply_with(
         &self,
         invreq_id: &str,
         mv: &Move,
-        bolt12: Option<&str>,
+        writes: &MoveWrites<'_>,
         now: u64,
     ) -> Result<bool, StoreError> {
-        let set_bolt12 = if bolt12.is_some() {
-            ", bolt12 = $6"
-        } else {
-            ""
-        };
-        let sql = format!(
-            "UPDATE invoice_requests SET status = $1, active = $2, used = $3, updated_at = $4{set_bolt12} \
-             WHERE invreq_id = $5 AND {}",
-            sql_status_in(mv.from())
-        );
         on_pools!(self, |read, write| {
             let mut tx = write.begin_write().await?;
-            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql))
-                .bind(mv.to().as_str())
-                .bind(mv.active())
-                .bind(mv.used())
-                .bind(now as i64)
-                .bind(invreq_id);
-            if let Some(b) = bolt12 {
-                query = query.bind(b);
+            if !apply_in!(&mut tx, self.backend, invreq_id, mv, writes, now)? {
+                tx.rollback().await.map_err(StoreError::classify)?;
+                return Ok(false);
             }
-            let done = query
-                .execute(&mut *tx)
-                .await
-                .map_err(StoreError::classify)?;
-            let moved = done.rows_affected() == 1;
             tx.commit().await.map_err(StoreError::classify)?;
-            Ok(moved)
+            Ok(true)
         })
     }
 

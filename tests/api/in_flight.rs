@@ -129,14 +129,15 @@ async fn past(expiry: u64) {
 async fn an_expiry_during_a_pending_payment_ends_paid_when_it_completes_without_a_disable() {
     let double = start_double().await;
     let app = spawn_cln_app(&double).await;
-    let expiry = invreqd::service::unix_now() + 2;
+    // Five seconds: the watcher must see the payment `paying` before the expiry, on a loaded machine too.
+    let expiry = invreqd::service::unix_now() + 5;
     let id = create(
         &app,
         json!({"amount": 3000, "description": "expiring", "absolute_expiry": expiry}),
     )
     .await;
     let pay = double.start_payment(&id, 3000).unwrap();
-    until(&app, &id, Duration::from_secs(2), |b| {
+    until(&app, &id, Duration::from_secs(4), |b| {
         b["status"] == "paying"
     })
     .await;
@@ -164,7 +165,7 @@ async fn an_expiry_during_a_pending_payment_ends_paid_when_it_completes_without_
 async fn an_expiry_during_a_pending_payment_disables_on_the_node_only_after_it_settled() {
     let double = start_double().await;
     let app = spawn_cln_app(&double).await;
-    let expiry = invreqd::service::unix_now() + 2;
+    let expiry = invreqd::service::unix_now() + 5;
     let failing = create(
         &app,
         json!({"amount": 3000, "description": "fails", "absolute_expiry": expiry}),
@@ -177,11 +178,11 @@ async fn an_expiry_during_a_pending_payment_disables_on_the_node_only_after_it_s
     .await;
     let a = double.start_payment(&failing, 3000).unwrap();
     let b = double.start_payment(&multi, 3000).unwrap();
-    until(&app, &multi, Duration::from_secs(2), |b| {
+    until(&app, &multi, Duration::from_secs(4), |b| {
         b["status"] == "paying"
     })
     .await;
-    until(&app, &failing, Duration::from_secs(2), |b| {
+    until(&app, &failing, Duration::from_secs(4), |b| {
         b["status"] == "paying"
     })
     .await;

@@ -239,7 +239,11 @@ async fn multi_use_paid_twice(path: NodePath) {
     })
     .await;
     let second = double.simulate_payment(&id, 3_000_000).unwrap();
-    let body = poll_body(&app, &id, |b| b["amount_paid_msat"] == 6_000_000).await;
+    // The parts are recorded before the request moves (and writes its event): wait for both.
+    let body = poll_body(&app, &id, |b| {
+        b["amount_paid_msat"] == 6_000_000 && b["status"] != "paying"
+    })
+    .await;
     let payments = body["payments"].as_array().unwrap();
     assert_eq!(payments.len(), 2, "{body}");
     assert_eq!(

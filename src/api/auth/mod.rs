@@ -155,6 +155,12 @@ required_scope!(
     Some(Scope::Admin)
 );
 
+required_scope!(
+    /// `webhooks:manage`.
+    WebhooksScope,
+    Some(Scope::WebhooksManage)
+);
+
 /// Extractor: the authenticated client, which holds scope `S` (else 403 `missing_scope`).
 /// Runs before the body is read, so a client without the scope learns nothing about its body.
 pub struct Scoped<S> {
@@ -180,6 +186,8 @@ pub type CanWrite = Scoped<WriteScope>;
 pub type CanDisable = Scoped<DisableScope>;
 /// A key with `admin`.
 pub type IsAdmin = Scoped<AdminScope>;
+/// A key with `webhooks:manage`.
+pub type CanManageWebhooks = Scoped<WebhooksScope>;
 
 impl<St: Send + Sync, S: RequiredScope> FromRequestParts<St> for Scoped<S> {
     type Rejection = ApiError;
