@@ -1,32 +1,42 @@
-//! Group commit of plain inserts on SQLite: inserts that arrive while the single writer is
-//! busy are written together, as one multi-row `INSERT` in one transaction, and each caller is
-//! answered only once that transaction has committed (so a `201` still means stored).
+//! Group commit on SQLite: the plain inserts of new invoice requests and the audit lines that
+//! arrive while the single writer is busy are written together, in one transaction, and each
+//! caller is answered only once that transaction has committed (so a `201` still means stored).
 //!
-//! One statement and one commit for a group instead of one each: fewer hand-offs to SQLite's
-//! worker thread and fewer WAL frames (the pages a group's rows share are written once). When
-//! the multi-row statement fails (a label taken, a duplicate id), the group is written again
-//! row by row inside the same transaction, so each caller gets its own row's outcome. A row's
-//! event (the outbox, `invoicerequest.created`) is written in the group's transaction too, after
-//! its row: a row is never committed without its event.
+//! One commit for a group instead of one each: fewer hand-offs to SQLite's worker thread and
+//! fewer WAL frames (the pages a group's rows share are written once). The group's invoice
+//! requests go in as one multi-row `INSERT`; when it fails (a label taken, a duplicate id), they
+//! are written again row by row inside the same transaction, so each caller gets its own row's
+//! outcome. A row's event (the outbox, `invoicerequest.created`) is written in the group's
+//! transaction too, after its row: a row is never committed without its event.
 
 use sqlx::SqlitePool;
 use tokio::sync::{mpsc, oneshot};
 
-use super::{Backend, BeginWrite, InvoiceRequestRecord, NewEvent, StoreError};
+use super::{AuditEntry, Backend, BeginWrite, InvoiceRequestRecord, NewEvent, StoreError};
 
-/// Most rows in one group (15 parameters each: far below SQLite's limit of 32 766).
+/// Most writes in one group (an invoice request binds 15 parameters: 64 rows stay far below
+/// SQLite's limit of 32 766).
 const MAX_GROUP: usize = 64;
 
-/// One waiting insert.
+/// What a caller waits to have committed.
+enum Write {
+    /// A new invoice request and, when given, its event created at `now`.
+    Insert {
+        record: InvoiceRequestRecord,
+        event: Option<NewEvent>,
+        now: u64,
+    },
+    /// A line of the audit trail.
+    Audit(AuditEntry),
+}
+
+/// One waiting write.
 struct Pending {
-    record: InvoiceRequestRecord,
-    /// Its event, created at `now`.
-    event: Option<NewEvent>,
-    now: u64,
+    write: Write,
     done: oneshot::Sender<Result<(), StoreError>>,
 }
 
-/// The sending side: [`Inserter::insert`] queues a record and waits for its commit.
+/// The sending side: queues a write and waits for its commit.
 #[derive(Clone)]
 pub(super) struct Inserter {
     queue: mpsc::Sender<Pending>,
@@ -54,15 +64,28 @@ impl Inserter {
         event: Option<&NewEvent>,
         now: u64,
     ) -> Result<(), StoreError> {
+        self.submit(Write::Insert {
+            record: record.clone(),
+            event: event.cloned(),
+            now,
+        })
+        .await
+    }
+
+    /// Appends an audit line; returns once the transaction holding it has committed.
+    ///
+    /// # Errors
+    /// Its statement's or its group's failure, or [`StoreError::Unavailable`] if the writer
+    /// task is gone.
+    pub(super) async fn audit(&self, entry: &AuditEntry) -> Result<(), StoreError> {
+        self.submit(Write::Audit(entry.clone())).await
+    }
+
+    async fn submit(&self, write: Write) -> Result<(), StoreError> {
         let (done, answer) = oneshot::channel();
         let gone = || StoreError::Unavailable("the SQLite writer task stopped".into());
         self.queue
-            .send(Pending {
-                record: record.clone(),
-                event: event.cloned(),
-                now,
-                done,
-            })
+            .send(Pending { write, done })
             .await
             .map_err(|_| gone())?;
         answer.await.map_err(|_| gone())?
@@ -75,13 +98,13 @@ async fn run(write: SqlitePool, mut rx: mpsc::Receiver<Pending>) {
         let outcomes = write_group(&write, &group).await;
         for (p, outcome) in group.drain(..).zip(outcomes) {
             // A caller that went away (its request was cancelled) no longer needs the answer;
-            // its row is stored either way.
+            // its write is stored either way.
             let _ = p.done.send(outcome);
         }
     }
 }
 
-/// Writes a group in one transaction; one outcome per row, in order.
+/// Writes a group in one transaction; one outcome per write, in order.
 async fn write_group(write: &SqlitePool, group: &[Pending]) -> Vec<Result<(), StoreError>> {
     let all = |e: &StoreError| {
         group
@@ -93,40 +116,34 @@ async fn write_group(write: &SqlitePool, group: &[Pending]) -> Vec<Result<(), St
         Ok(tx) => tx,
         Err(e) => return all(&e),
     };
-    let together = if group.len() == 1 {
-        super::insert_query!(&group[0].record)
-            .execute(&mut *tx)
-            .await
-            .map(|_| ())
-    } else {
-        multi_row_insert(group).execute(&mut *tx).await.map(|_| ())
-    };
-    let outcomes: Vec<Result<(), StoreError>> = match together {
-        Ok(()) => group.iter().map(|_| Ok(())).collect(),
-        Err(e) if group.len() == 1 => vec![Err(StoreError::classify(e))],
-        Err(_) => {
-            // One row spoiled the statement (SQLite undid the statement, not the transaction):
-            // row by row, each with its own outcome.
-            let mut outcomes = Vec::with_capacity(group.len());
-            for p in group {
-                outcomes.push(
-                    super::insert_query!(&p.record)
-                        .execute(&mut *tx)
-                        .await
-                        .map(|_| ())
-                        .map_err(StoreError::classify),
-                );
+    let records: Vec<&InvoiceRequestRecord> = group
+        .iter()
+        .filter_map(|p| match &p.write {
+            Write::Insert { record, .. } => Some(record),
+            Write::Audit(_) => None,
+        })
+        .collect();
+    let mut inserted = insert_records(&mut tx, &records).await.into_iter();
+    let mut outcomes = Vec::with_capacity(group.len());
+    for p in group {
+        let outcome = match &p.write {
+            Write::Insert { event, now, .. } => {
+                let outcome = inserted.next().unwrap_or(Ok(()));
+                if let (Ok(()), Some(event)) = (&outcome, event)
+                    && let Err(e) = super::events::insert_event!(&mut tx, Backend::Sqlite, event, *now)
+                {
+                    // Dropping the transaction rolls the group back: no row without its event.
+                    return all(&e);
+                }
+                outcome
             }
-            outcomes
-        }
-    };
-    for (p, outcome) in group.iter().zip(&outcomes) {
-        if let (Ok(()), Some(event)) = (outcome, &p.event)
-            && let Err(e) = super::events::insert_event!(&mut tx, Backend::Sqlite, event, p.now)
-        {
-            // Dropping the transaction rolls the group back: no row without its event.
-            return all(&e);
-        }
+            Write::Audit(entry) => super::keys::audit_query!(entry)
+                .execute(&mut *tx)
+                .await
+                .map(|_| ())
+                .map_err(StoreError::classify),
+        };
+        outcomes.push(outcome);
     }
     if let Err(e) = tx.commit().await {
         let e = StoreError::classify(e);
@@ -135,15 +152,47 @@ async fn write_group(write: &SqlitePool, group: &[Pending]) -> Vec<Result<(), St
     outcomes
 }
 
+/// Inserts the group's invoice requests inside `tx`: one statement for all, or, when that
+/// fails, one per row; one outcome per record, in order.
+async fn insert_records(
+    tx: &mut sqlx::Transaction<'static, sqlx::Sqlite>,
+    records: &[&InvoiceRequestRecord],
+) -> Vec<Result<(), StoreError>> {
+    let together = match records {
+        [] => return Vec::new(),
+        [one] => super::insert_query!(one).execute(&mut **tx).await,
+        many => multi_row_insert(many).execute(&mut **tx).await,
+    };
+    match together {
+        Ok(_) => records.iter().map(|_| Ok(())).collect(),
+        Err(e) if records.len() == 1 => vec![Err(StoreError::classify(e))],
+        Err(_) => {
+            // One row spoiled the statement (SQLite undid the statement, not the transaction):
+            // row by row, each with its own outcome.
+            let mut outcomes = Vec::with_capacity(records.len());
+            for r in records {
+                outcomes.push(
+                    super::insert_query!(r)
+                        .execute(&mut **tx)
+                        .await
+                        .map(|_| ())
+                        .map_err(StoreError::classify),
+                );
+            }
+            outcomes
+        }
+    }
+}
+
 /// `INSERT … VALUES (…), (…), …` for the whole group, the columns as in `insert_query!`.
-fn multi_row_insert(
-    group: &[Pending],
-) -> sqlx::query::Query<'_, sqlx::Sqlite, sqlx::sqlite::SqliteArguments> {
+fn multi_row_insert<'q>(
+    records: &[&'q InvoiceRequestRecord],
+) -> sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments> {
     let mut sql = String::from(
         "INSERT INTO invoice_requests (invreq_id, tenant, bolt12, amount_msat, description, issuer, \
          label, absolute_expiry, single_use, active, used, status, created_at, updated_at, submitted) VALUES ",
     );
-    for i in 0..group.len() {
+    for i in 0..records.len() {
         if i > 0 {
             sql.push_str(", ");
         }
@@ -158,8 +207,7 @@ fn multi_row_insert(
         sql.push(')');
     }
     let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
-    for p in group {
-        let r = &p.record;
+    for r in records {
         query = query
             .bind(r.invreq_id.as_str())
             .bind(r.tenant.as_str())

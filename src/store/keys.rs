@@ -107,6 +107,27 @@ fn key_record(r: &impl Columns) -> Result<ApiKeyRecord, StoreError> {
     get().map_err(|e| StoreError::Corrupt(e.to_string()))
 }
 
+/// The insert of an audit line, as a query for either driver (the plain write and the
+/// group commit's).
+macro_rules! audit_query {
+    ($e:expr) => {{
+        let e: &$crate::store::AuditEntry = $e;
+        sqlx::query(
+            "INSERT INTO audit_log (at, key_id, tenant, action, invreq_id, amount_msat, subject_key, outcome) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(e.at as i64)
+        .bind(e.key_id.as_str())
+        .bind(e.tenant.as_str())
+        .bind(e.action.as_str())
+        .bind(e.invreq_id.as_deref())
+        .bind(e.amount_msat.map(|a| a as i64))
+        .bind(e.subject_key.as_deref())
+        .bind(e.outcome.as_str())
+    }};
+}
+pub(crate) use audit_query;
+
 fn opt_i64(v: Option<u64>) -> Option<i64> {
     v.map(|v| v.min(i64::MAX as u64) as i64)
 }
@@ -411,23 +432,13 @@ impl Store {
 
     /// Appends a line to the audit trail.
     pub async fn append_audit(&self, e: &AuditEntry) -> Result<(), StoreError> {
-        on_pools!(self, |read, write| {
-            sqlx::query(
-                "INSERT INTO audit_log (at, key_id, tenant, action, invreq_id, amount_msat, subject_key, outcome) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-            )
-            .bind(e.at as i64)
-            .bind(e.key_id.as_str())
-            .bind(e.tenant.as_str())
-            .bind(e.action.as_str())
-            .bind(e.invreq_id.as_deref())
-            .bind(opt_i64(e.amount_msat))
-            .bind(e.subject_key.as_deref())
-            .bind(e.outcome.as_str())
+        if let Some(inserter) = &self.inserter {
+            return inserter.audit(e).await;
+        }
+        on_pools!(self, |read, write| audit_query!(e)
             .execute(write)
             .await
-            .map(|_| ())
-        })
+            .map(|_| ()))
         .map_err(StoreError::classify)?;
         Ok(())
     }
