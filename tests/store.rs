@@ -8,8 +8,9 @@ use std::sync::Arc;
 
 use invreqd::domain::lifecycle::Move;
 use invreqd::store::{
-    ApiKeyRecord, IdempotencyClaim, InvoiceRequestRecord, ListQuery, PaymentPart, PaymentStatus,
-    Revocation, SpendingPolicy, Status, Store, StoreError, StoreOptions,
+    ApiKeyRecord, AuditEntry, EndpointRecord, IdempotencyClaim, InvoiceRequestRecord, ListQuery,
+    NewEvent, PaymentPart, PaymentStatus, Revocation, SpendingPolicy, Status, Store, StoreError,
+    StoreOptions,
 };
 
 /// A store plus what keeps its database alive.
@@ -111,7 +112,90 @@ store_suite!(
     active_means_one_thing_in_lists_sums_and_reads,
     claim_tokens_one_live_per_request,
     revoking_never_leaves_no_admin_key,
+    concurrent_creates_commit_each_row_with_its_event_and_audit_line,
 );
+
+/// Many creates at once, each with its `created` event and then its audit line (on SQLite they
+/// share group-commit transactions, and a taken label sends a group row by row): every stored
+/// row has exactly one event and one queued delivery, a refused row has neither, and every audit
+/// line is there once.
+async fn concurrent_creates_commit_each_row_with_its_event_and_audit_line(s: Store) {
+    s.insert_endpoint(&EndpointRecord {
+        id: "wh_1".into(),
+        tenant: "t".into(),
+        url: "https://example.com/hook".into(),
+        event_types: vec!["invoicerequest.created".into()],
+        enabled: true,
+        secret: "whsec_x".into(),
+        failing: false,
+        created_at: NOW,
+    })
+    .await
+    .unwrap();
+    const N: u64 = 200;
+    let s = Arc::new(s);
+    let mut tasks = Vec::new();
+    for n in 0..N {
+        let s = Arc::clone(&s);
+        tasks.push(tokio::spawn(async move {
+            let mut r = record("t", n);
+            // Every tenth shares one label: one of them is stored, the others refused.
+            if n % 10 == 0 {
+                r.label = Some("shared".into());
+            }
+            let event = NewEvent::new("t", "invoicerequest.created", &r.invreq_id, format!("{n}"));
+            let stored = s.insert_emitting(&r, Some(&event), NOW).await;
+            s.append_audit(&AuditEntry {
+                at: NOW,
+                key_id: "k".into(),
+                tenant: "t".into(),
+                action: "create".into(),
+                invreq_id: Some(r.invreq_id.clone()),
+                amount_msat: Some(r.amount_msat),
+                subject_key: None,
+                outcome: if stored.is_ok() { "ok" } else { "label_taken" }.into(),
+            })
+            .await
+            .unwrap();
+            (r.invreq_id, stored)
+        }));
+    }
+    let mut stored = HashSet::new();
+    let mut refused = HashSet::new();
+    for t in tasks {
+        let (id, outcome) = t.await.unwrap();
+        match outcome {
+            Ok(()) => assert!(stored.insert(id)),
+            Err(StoreError::LabelTaken) => assert!(refused.insert(id)),
+            Err(e) => panic!("unexpected {e:?}"),
+        }
+    }
+    assert_eq!(refused.len(), 19, "one of the 20 sharing a label is stored");
+    assert_eq!(stored.len() as u64, N - 19);
+    let events = s.events("t", 0, None, 1000).await.unwrap();
+    let subjects: Vec<&String> = events.iter().map(|e| &e.subject).collect();
+    assert_eq!(subjects.len(), stored.len(), "one event per stored row");
+    assert_eq!(
+        subjects.iter().copied().cloned().collect::<HashSet<_>>(),
+        stored
+    );
+    for id in &stored {
+        assert!(s.get_any(id).await.unwrap().is_some());
+    }
+    for id in &refused {
+        assert!(s.get_any(id).await.unwrap().is_none());
+    }
+    assert_eq!(
+        s.delivery_queue().await.unwrap().pending,
+        stored.len() as u64
+    );
+    let audit = s.audit_log(Some("t")).await.unwrap();
+    assert_eq!(audit.len() as u64, N);
+    assert_eq!(
+        audit.iter().filter(|a| a.outcome == "ok").count(),
+        stored.len()
+    );
+}
 
 /// One definition of "active" (`lifecycle::is_active`): for every status, with and without an
 /// expiry that has passed (a `paying` request past its expiry among them), the `active_only`

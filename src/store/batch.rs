@@ -130,7 +130,8 @@ async fn write_group(write: &SqlitePool, group: &[Pending]) -> Vec<Result<(), St
             Write::Insert { event, now, .. } => {
                 let outcome = inserted.next().unwrap_or(Ok(()));
                 if let (Ok(()), Some(event)) = (&outcome, event)
-                    && let Err(e) = super::events::insert_event!(&mut tx, Backend::Sqlite, event, *now)
+                    && let Err(e) =
+                        super::events::insert_event!(&mut tx, Backend::Sqlite, event, *now)
                 {
                     // Dropping the transaction rolls the group back: no row without its event.
                     return all(&e);

@@ -92,7 +92,9 @@ impl StoreOptions {
 /// faster than 16, with 2 MiB less peak RSS; docs/performance.md).
 fn sqlite_readers(max: u32) -> u32 {
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    u32::try_from(2 * cores).unwrap_or(u32::MAX).clamp(1, max.max(1))
+    u32::try_from(2 * cores)
+        .unwrap_or(u32::MAX)
+        .clamp(1, max.max(1))
 }
 
 /// The native pools of one backend.
