@@ -96,8 +96,8 @@ pub struct ServeArgs {
     /// Largest number of database connections in the pool.
     #[arg(long, env = "INVREQD_DB_MAX_CONNECTIONS", default_value_t = 16)]
     pub db_max_connections: u32,
-    /// SQLite: write plain creates that arrive together in one transaction (each still answered
-    /// only after its commit). Hidden: for measuring (`--db-group-commit false`).
+    /// Write plain creates and audit lines that arrive together in one transaction (each still
+    /// answered only after its commit). Hidden: for measuring (`--db-group-commit false`).
     #[arg(long, env = "INVREQD_DB_GROUP_COMMIT", default_value_t = true, action = clap::ArgAction::Set, hide = true)]
     pub db_group_commit: bool,
     /// Seconds to wait for a database connection.

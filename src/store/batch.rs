@@ -1,18 +1,25 @@
-//! Group commit on SQLite: the plain inserts of new invoice requests and the audit lines that
-//! arrive while the single writer is busy are written together, in one transaction, and each
-//! caller is answered only once that transaction has committed (so a `201` still means stored).
+//! Group commit: the plain inserts of new invoice requests and the audit lines that arrive
+//! while the writer is busy are written together, in one transaction, and each caller is
+//! answered only once that transaction has committed (so a `201` still means stored).
 //!
-//! One commit for a group instead of one each: fewer hand-offs to SQLite's worker thread and
-//! fewer WAL frames (the pages a group's rows share are written once). The group's invoice
-//! requests go in as one multi-row `INSERT`; when it fails (a label taken, a duplicate id), they
-//! are written again row by row inside the same transaction, so each caller gets its own row's
-//! outcome. A row's event (the outbox, `invoicerequest.created`) is written in the group's
-//! transaction too, after its row: a row is never committed without its event.
+//! One commit for a group instead of one or two per create. On SQLite: fewer hand-offs to its
+//! worker thread and fewer WAL frames (the pages a group's rows share are written once). On
+//! PostgreSQL: a create's event takes the tenant's advisory lock until commit (events keep commit
+//! order, see `events.rs`), so without groups a tenant's creates wait for each other's durable
+//! commit one by one; a group takes the lock and pays the commit once.
+//!
+//! A row that cannot be stored (a label taken, a duplicate id) gets its own error and the rest
+//! of the group is stored: on SQLite the group goes in as one multi-row `INSERT`, written again
+//! row by row when it fails (SQLite undoes the statement, not the transaction); on PostgreSQL,
+//! where a failed statement would abort the transaction, each row is inserted with
+//! `ON CONFLICT DO NOTHING` and a row that was not inserted is told apart (its id exists:
+//! duplicate; else its label is taken). A row's event (the outbox, `invoicerequest.created`) is
+//! written in the group's transaction too, after its row: a row is never committed without its
+//! event.
 
-use sqlx::SqlitePool;
 use tokio::sync::{mpsc, oneshot};
 
-use super::{AuditEntry, Backend, BeginWrite, InvoiceRequestRecord, NewEvent, StoreError};
+use super::{AuditEntry, Backend, BeginWrite, InvoiceRequestRecord, NewEvent, Pools, StoreError};
 
 /// Most writes in one group (an invoice request binds 15 parameters: 64 rows stay far below
 /// SQLite's limit of 32 766).
@@ -22,8 +29,8 @@ const MAX_GROUP: usize = 64;
 enum Write {
     /// A new invoice request and, when given, its event created at `now`.
     Insert {
-        record: InvoiceRequestRecord,
-        event: Option<NewEvent>,
+        record: Box<InvoiceRequestRecord>,
+        event: Option<Box<NewEvent>>,
         now: u64,
     },
     /// A line of the audit trail.
@@ -45,9 +52,9 @@ pub(super) struct Inserter {
 impl Inserter {
     /// Starts the writer task on the current tokio runtime. It ends when every `Inserter`
     /// clone is gone.
-    pub(super) fn spawn(write: SqlitePool) -> Self {
+    pub(super) fn spawn(pools: Pools) -> Self {
         let (queue, rx) = mpsc::channel(4 * MAX_GROUP);
-        tokio::spawn(run(write, rx));
+        tokio::spawn(run(pools, rx));
         Self { queue }
     }
 
@@ -65,8 +72,8 @@ impl Inserter {
         now: u64,
     ) -> Result<(), StoreError> {
         self.submit(Write::Insert {
-            record: record.clone(),
-            event: event.cloned(),
+            record: Box::new(record.clone()),
+            event: event.map(|e| Box::new(e.clone())),
             now,
         })
         .await
@@ -92,10 +99,17 @@ impl Inserter {
     }
 }
 
-async fn run(write: SqlitePool, mut rx: mpsc::Receiver<Pending>) {
+async fn run(pools: Pools, mut rx: mpsc::Receiver<Pending>) {
     let mut group: Vec<Pending> = Vec::with_capacity(MAX_GROUP);
     while rx.recv_many(&mut group, MAX_GROUP).await > 0 {
-        let outcomes = write_group(&write, &group).await;
+        let outcomes = match &pools {
+            Pools::Sqlite { write, .. } => {
+                write_group!(write, &group, Backend::Sqlite, insert_records_sqlite)
+            }
+            Pools::Postgres(pool) => {
+                write_group!(pool, &group, Backend::Postgres, insert_records_postgres)
+            }
+        };
         for (p, outcome) in group.drain(..).zip(outcomes) {
             // A caller that went away (its request was cancelled) no longer needs the answer;
             // its write is stored either way.
@@ -104,58 +118,68 @@ async fn run(write: SqlitePool, mut rx: mpsc::Receiver<Pending>) {
     }
 }
 
-/// Writes a group in one transaction; one outcome per write, in order.
-async fn write_group(write: &SqlitePool, group: &[Pending]) -> Vec<Result<(), StoreError>> {
-    let all = |e: &StoreError| {
-        group
-            .iter()
-            .map(|_| Err(StoreError::Unavailable(e.to_string())))
-            .collect()
-    };
-    let mut tx = match write.begin_write().await {
-        Ok(tx) => tx,
-        Err(e) => return all(&e),
-    };
-    let records: Vec<&InvoiceRequestRecord> = group
-        .iter()
-        .filter_map(|p| match &p.write {
-            Write::Insert { record, .. } => Some(record),
-            Write::Audit(_) => None,
-        })
-        .collect();
-    let mut inserted = insert_records(&mut tx, &records).await.into_iter();
-    let mut outcomes = Vec::with_capacity(group.len());
-    for p in group {
-        let outcome = match &p.write {
-            Write::Insert { event, now, .. } => {
-                let outcome = inserted.next().unwrap_or(Ok(()));
-                if let (Ok(()), Some(event)) = (&outcome, event)
-                    && let Err(e) =
-                        super::events::insert_event!(&mut tx, Backend::Sqlite, event, *now)
-                {
-                    // Dropping the transaction rolls the group back: no row without its event.
-                    return all(&e);
-                }
-                outcome
+/// `write_group!(pool, group, backend, insert_records)`: writes a group in one transaction
+/// on `pool` (either driver, `insert_records` its way of inserting the records); evaluates to
+/// one outcome per write, in order. A macro so that it is written once for both drivers.
+macro_rules! write_group {
+    ($pool:expr, $group:expr, $backend:expr, $insert_records:ident) => {
+        async {
+            let (write, group): (_, &[Pending]) = ($pool, $group);
+            let all = |e: &StoreError| -> Vec<Result<(), StoreError>> {
+                group
+                    .iter()
+                    .map(|_| Err(StoreError::Unavailable(e.to_string())))
+                    .collect()
+            };
+            let mut tx = match write.begin_write().await {
+                Ok(tx) => tx,
+                Err(e) => return all(&e),
+            };
+            let records: Vec<&InvoiceRequestRecord> = group
+                .iter()
+                .filter_map(|p| match &p.write {
+                    Write::Insert { record, .. } => Some(&**record),
+                    Write::Audit(_) => None,
+                })
+                .collect();
+            let mut inserted = $insert_records(&mut tx, &records).await.into_iter();
+            let mut outcomes = Vec::with_capacity(group.len());
+            for p in group {
+                let outcome = match &p.write {
+                    Write::Insert { event, now, .. } => {
+                        let outcome = inserted.next().unwrap_or(Ok(()));
+                        if let (Ok(()), Some(event)) = (&outcome, event)
+                            && let Err(e) =
+                                super::events::insert_event!(&mut tx, $backend, event, *now)
+                        {
+                            // Dropping the transaction rolls the group back: no row without
+                            // its event.
+                            return all(&e);
+                        }
+                        outcome
+                    }
+                    Write::Audit(entry) => super::keys::audit_query!(entry)
+                        .execute(&mut *tx)
+                        .await
+                        .map(|_| ())
+                        .map_err(StoreError::classify),
+                };
+                outcomes.push(outcome);
             }
-            Write::Audit(entry) => super::keys::audit_query!(entry)
-                .execute(&mut *tx)
-                .await
-                .map(|_| ())
-                .map_err(StoreError::classify),
-        };
-        outcomes.push(outcome);
-    }
-    if let Err(e) = tx.commit().await {
-        let e = StoreError::classify(e);
-        return all(&e);
-    }
-    outcomes
+            if let Err(e) = tx.commit().await {
+                let e = StoreError::classify(e);
+                return all(&e);
+            }
+            outcomes
+        }
+        .await
+    };
 }
+use write_group;
 
-/// Inserts the group's invoice requests inside `tx`: one statement for all, or, when that
-/// fails, one per row; one outcome per record, in order.
-async fn insert_records(
+/// Inserts the group's invoice requests inside a SQLite `tx`: one statement for all, or, when
+/// that fails, one per row; one outcome per record, in order.
+async fn insert_records_sqlite(
     tx: &mut sqlx::Transaction<'static, sqlx::Sqlite>,
     records: &[&InvoiceRequestRecord],
 ) -> Vec<Result<(), StoreError>> {
@@ -183,6 +207,45 @@ async fn insert_records(
             outcomes
         }
     }
+}
+
+/// Inserts the group's invoice requests inside a PostgreSQL `tx`, one statement per row that
+/// skips a row breaking a unique constraint (so the transaction goes on); one outcome per
+/// record, in order: a skipped row is [`StoreError::Duplicate`] when its id exists, else
+/// [`StoreError::LabelTaken`] (the only other unique constraint).
+async fn insert_records_postgres(
+    tx: &mut sqlx::Transaction<'static, sqlx::Postgres>,
+    records: &[&InvoiceRequestRecord],
+) -> Vec<Result<(), StoreError>> {
+    let mut outcomes = Vec::with_capacity(records.len());
+    for r in records {
+        outcomes.push(insert_or_classify(tx, r).await);
+    }
+    outcomes
+}
+
+async fn insert_or_classify(
+    tx: &mut sqlx::Transaction<'static, sqlx::Postgres>,
+    r: &InvoiceRequestRecord,
+) -> Result<(), StoreError> {
+    let done = super::insert_query!(r, " ON CONFLICT DO NOTHING")
+        .execute(&mut **tx)
+        .await
+        .map_err(StoreError::classify)?;
+    if done.rows_affected() == 1 {
+        return Ok(());
+    }
+    let exists: Option<i32> =
+        sqlx::query_scalar("SELECT 1 FROM invoice_requests WHERE invreq_id = $1")
+            .bind(r.invreq_id.as_str())
+            .fetch_optional(&mut **tx)
+            .await
+            .map_err(StoreError::classify)?;
+    Err(if exists.is_some() {
+        StoreError::Duplicate
+    } else {
+        StoreError::LabelTaken
+    })
 }
 
 /// `INSERT … VALUES (…), (…), …` for the whole group, the columns as in `insert_query!`.

@@ -68,8 +68,7 @@ pub struct StoreOptions {
     pub acquire_timeout: Duration,
     /// PostgreSQL `statement_timeout` (ignored on SQLite).
     pub statement_timeout: Duration,
-    /// SQLite: group commit of plain inserts (see `batch.rs`); ignored on PostgreSQL, whose
-    /// concurrent commits already share WAL flushes.
+    /// Group commit of plain creates and audit lines (see `batch.rs`), on both backends.
     pub group_commit: bool,
 }
 
@@ -128,16 +127,21 @@ macro_rules! on_pools {
 }
 pub(crate) use on_pools;
 
-/// The insert of a new invoice request (shared by the plain and the limited insert), as a
-/// query for either driver.
+/// The insert of a new invoice request (shared by the plain and the limited insert and the
+/// group commit), as a query for either driver; an optional literal is appended to the SQL
+/// (`" ON CONFLICT DO NOTHING"`).
 macro_rules! insert_query {
-    ($r:expr) => {{
+    ($r:expr) => {
+        $crate::store::insert_query!($r, "")
+    };
+    ($r:expr, $suffix:literal) => {{
         let r: &InvoiceRequestRecord = $r;
-        sqlx::query(
+        sqlx::query(concat!(
             "INSERT INTO invoice_requests (invreq_id, tenant, bolt12, amount_msat, description, issuer, \
              label, absolute_expiry, single_use, active, used, status, created_at, updated_at, submitted) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
-        )
+            $suffix
+        ))
         .bind(r.invreq_id.as_str())
         .bind(r.tenant.as_str())
         .bind(r.bolt12.as_str())
@@ -297,7 +301,7 @@ impl_columns!(PgRow, |r, c| r.try_get::<bool, _>(c));
 pub struct Store {
     pools: Pools,
     backend: Backend,
-    /// SQLite with group commit: plain inserts go through it.
+    /// With group commit: plain inserts and audit lines go through it.
     inserter: Option<batch::Inserter>,
 }
 
@@ -379,12 +383,9 @@ impl Store {
             Pools::Sqlite { .. } => Backend::Sqlite,
             Pools::Postgres(_) => Backend::Postgres,
         };
-        let inserter = match &pools {
-            Pools::Sqlite { write, .. } if opts.group_commit => {
-                Some(batch::Inserter::spawn(write.clone()))
-            }
-            _ => None,
-        };
+        let inserter = opts
+            .group_commit
+            .then(|| batch::Inserter::spawn(pools.clone()));
         let store = Self {
             pools,
             backend,
@@ -434,7 +435,7 @@ impl Store {
     }
 
     /// Inserts a new invoice request and, when given, its event (created at `now`) in the
-    /// same transaction; on SQLite with group commit, in the transaction of its group.
+    /// same transaction; with group commit, in the transaction of its group.
     pub async fn insert_emitting(
         &self,
         r: &InvoiceRequestRecord,
