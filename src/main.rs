@@ -3,11 +3,6 @@ use invreqd::cli::{Cli, Command};
 use invreqd::startup::Application;
 use invreqd::{api, bolt12, telemetry};
 
-/// mimalloc for Rust's allocations: per-thread free lists instead of glibc's locked arenas,
-/// which the tokio workers and SQLite's worker threads contended for (docs/performance.md).
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 fn main() -> anyhow::Result<()> {
     // Before the runtime starts its threads.
     invreqd::startup::limit_malloc_arenas();
