@@ -11,11 +11,12 @@
 //! A row that cannot be stored (a label taken, a duplicate id) gets its own error and the rest
 //! of the group is stored: on SQLite the group goes in as one multi-row `INSERT`, written again
 //! row by row when it fails (SQLite undoes the statement, not the transaction); on PostgreSQL,
-//! where a failed statement would abort the transaction, each row is inserted with
-//! `ON CONFLICT DO NOTHING` and a row that was not inserted is told apart (its id exists:
-//! duplicate; else its label is taken). A row's event (the outbox, `invoicerequest.created`) is
-//! written in the group's transaction too, after its row: a row is never committed without its
-//! event.
+//! where a failed statement would abort the transaction, the multi-row `INSERT` skips conflicting
+//! rows (`ON CONFLICT DO NOTHING RETURNING invreq_id`) and a row that was not stored is told
+//! apart (its id exists: duplicate; else its label is taken). A row's event (the outbox,
+//! `invoicerequest.created`) is written in the group's transaction too, after its row: a row is
+//! never committed without its event; the tenant's event lock is taken once per group. The
+//! group's audit lines go in as one multi-row `INSERT` as well.
 
 use tokio::sync::{mpsc, oneshot};
 
@@ -143,26 +144,37 @@ macro_rules! write_group {
                 })
                 .collect();
             let mut inserted = $insert_records(&mut tx, &records).await.into_iter();
+            let audits: Vec<&AuditEntry> = group
+                .iter()
+                .filter_map(|p| match &p.write {
+                    Write::Audit(entry) => Some(entry),
+                    Write::Insert { .. } => None,
+                })
+                .collect();
+            let mut audited = insert_audits!(&mut tx, &audits).into_iter();
+            // Tenants whose event lock this transaction holds (PostgreSQL): taken once each.
+            let mut locked: Vec<&str> = Vec::new();
             let mut outcomes = Vec::with_capacity(group.len());
             for p in group {
                 let outcome = match &p.write {
                     Write::Insert { event, now, .. } => {
                         let outcome = inserted.next().unwrap_or(Ok(()));
-                        if let (Ok(()), Some(event)) = (&outcome, event)
-                            && let Err(e) =
-                                super::events::insert_event!(&mut tx, $backend, event, *now)
-                        {
-                            // Dropping the transaction rolls the group back: no row without
-                            // its event.
-                            return all(&e);
+                        if let (Ok(()), Some(event)) = (&outcome, event) {
+                            let lock = !locked.contains(&event.tenant.as_str());
+                            if lock {
+                                locked.push(&event.tenant);
+                            }
+                            if let Err(e) =
+                                super::events::insert_event!(&mut tx, $backend, event, *now, lock)
+                            {
+                                // Dropping the transaction rolls the group back: no row
+                                // without its event.
+                                return all(&e);
+                            }
                         }
                         outcome
                     }
-                    Write::Audit(entry) => super::keys::audit_query!(entry)
-                        .execute(&mut *tx)
-                        .await
-                        .map(|_| ())
-                        .map_err(StoreError::classify),
+                    Write::Audit(_) => audited.next().unwrap_or(Ok(())),
                 };
                 outcomes.push(outcome);
             }
@@ -176,6 +188,74 @@ macro_rules! write_group {
     };
 }
 use write_group;
+
+/// `insert_audits!(tx, entries)`: the group's audit lines inside `tx` (either driver), as one
+/// multi-row `INSERT`, or one per line when that fails; evaluates to one outcome per line.
+macro_rules! insert_audits {
+    ($tx:expr, $entries:expr) => {
+        async {
+            let (tx, entries): (_, &[&AuditEntry]) = ($tx, $entries);
+            if entries.is_empty() {
+                return Vec::new();
+            }
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(multi_row_sql(
+                "INSERT INTO audit_log (at, key_id, tenant, action, invreq_id, amount_msat, \
+                 subject_key, outcome) VALUES ",
+                8,
+                entries.len(),
+                "",
+            )));
+            for e in entries {
+                q = q
+                    .bind(e.at as i64)
+                    .bind(e.key_id.as_str())
+                    .bind(e.tenant.as_str())
+                    .bind(e.action.as_str())
+                    .bind(e.invreq_id.as_deref())
+                    .bind(e.amount_msat.map(|a| a as i64))
+                    .bind(e.subject_key.as_deref())
+                    .bind(e.outcome.as_str());
+            }
+            if q.execute(&mut **tx).await.is_ok() {
+                return entries.iter().map(|_| Ok(())).collect();
+            }
+            let mut outcomes = Vec::with_capacity(entries.len());
+            for e in entries {
+                outcomes.push(
+                    super::keys::audit_query!(e)
+                        .execute(&mut **tx)
+                        .await
+                        .map(|_| ())
+                        .map_err(StoreError::classify),
+                );
+            }
+            outcomes
+        }
+        .await
+    };
+}
+use insert_audits;
+
+/// `INSERT … VALUES ($1, …), (…), …`: `head` (ending in `VALUES `), `rows` tuples of `columns`
+/// parameters each, then `tail`.
+fn multi_row_sql(head: &str, columns: usize, rows: usize, tail: &str) -> String {
+    let mut sql = String::from(head);
+    for i in 0..rows {
+        if i > 0 {
+            sql.push_str(", ");
+        }
+        sql.push('(');
+        for c in 1..=columns {
+            if c > 1 {
+                sql.push_str(", ");
+            }
+            sql.push_str(&format!("${}", i * columns + c));
+        }
+        sql.push(')');
+    }
+    sql.push_str(tail);
+    sql
+}
 
 /// Inserts the group's invoice requests inside a SQLite `tx`: one statement for all, or, when
 /// that fails, one per row; one outcome per record, in order.
@@ -209,32 +289,52 @@ async fn insert_records_sqlite(
     }
 }
 
-/// Inserts the group's invoice requests inside a PostgreSQL `tx`, one statement per row that
-/// skips a row breaking a unique constraint (so the transaction goes on); one outcome per
-/// record, in order: a skipped row is [`StoreError::Duplicate`] when its id exists, else
-/// [`StoreError::LabelTaken`] (the only other unique constraint).
+/// Inserts the group's invoice requests inside a PostgreSQL `tx` as one statement that skips a
+/// row breaking a unique constraint (so the transaction goes on) and returns the ids it stored;
+/// one outcome per record, in order: a skipped row is [`StoreError::Duplicate`] when its id
+/// exists, else [`StoreError::LabelTaken`] (the only other unique constraint).
 async fn insert_records_postgres(
     tx: &mut sqlx::Transaction<'static, sqlx::Postgres>,
     records: &[&InvoiceRequestRecord],
 ) -> Vec<Result<(), StoreError>> {
+    if records.is_empty() {
+        return Vec::new();
+    }
+    let query = bind_records!(
+        sqlx::query_scalar::<_, String>(sqlx::AssertSqlSafe(multi_row_sql(
+            INSERT_HEAD,
+            15,
+            records.len(),
+            " ON CONFLICT DO NOTHING RETURNING invreq_id",
+        ))),
+        records
+    );
+    let stored: Vec<String> = match query.fetch_all(&mut **tx).await {
+        Ok(ids) => ids,
+        Err(e) => {
+            let e = StoreError::classify(e);
+            return records
+                .iter()
+                .map(|_| Err(StoreError::Unavailable(e.to_string())))
+                .collect();
+        }
+    };
     let mut outcomes = Vec::with_capacity(records.len());
     for r in records {
-        outcomes.push(insert_or_classify(tx, r).await);
+        outcomes.push(if stored.contains(&r.invreq_id) {
+            Ok(())
+        } else {
+            skipped_why(tx, r).await
+        });
     }
     outcomes
 }
 
-async fn insert_or_classify(
+/// Why PostgreSQL skipped `r`: its id exists (duplicate), or else its label is taken.
+async fn skipped_why(
     tx: &mut sqlx::Transaction<'static, sqlx::Postgres>,
     r: &InvoiceRequestRecord,
 ) -> Result<(), StoreError> {
-    let done = super::insert_query!(r, " ON CONFLICT DO NOTHING")
-        .execute(&mut **tx)
-        .await
-        .map_err(StoreError::classify)?;
-    if done.rows_affected() == 1 {
-        return Ok(());
-    }
     let exists: Option<i32> =
         sqlx::query_scalar("SELECT 1 FROM invoice_requests WHERE invreq_id = $1")
             .bind(r.invreq_id.as_str())
@@ -248,46 +348,50 @@ async fn insert_or_classify(
     })
 }
 
-/// `INSERT … VALUES (…), (…), …` for the whole group, the columns as in `insert_query!`.
+/// The columns of a new invoice request, as in `insert_query!`.
+const INSERT_HEAD: &str = "INSERT INTO invoice_requests (invreq_id, tenant, bolt12, amount_msat, \
+     description, issuer, label, absolute_expiry, single_use, active, used, status, created_at, \
+     updated_at, submitted) VALUES ";
+
+/// `bind_records!(query, records)`: binds the 15 columns of each record, in `INSERT_HEAD`'s
+/// order, to a multi-row query of either driver.
+macro_rules! bind_records {
+    ($query:expr, $records:expr) => {{
+        let mut query = $query;
+        for r in $records {
+            query = query
+                .bind(r.invreq_id.as_str())
+                .bind(r.tenant.as_str())
+                .bind(r.bolt12.as_str())
+                .bind(r.amount_msat as i64)
+                .bind(r.description.as_str())
+                .bind(r.issuer.as_deref())
+                .bind(r.label.as_deref())
+                .bind(r.absolute_expiry.map(|e| e as i64))
+                .bind(r.single_use)
+                .bind(r.active)
+                .bind(r.used)
+                .bind(r.status.as_str())
+                .bind(r.created_at as i64)
+                .bind(r.updated_at as i64)
+                .bind(r.submitted.as_deref());
+        }
+        query
+    }};
+}
+use bind_records;
+
+/// `INSERT … VALUES (…), (…), …` for the whole group on SQLite.
 fn multi_row_insert<'q>(
     records: &[&'q InvoiceRequestRecord],
 ) -> sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments> {
-    let mut sql = String::from(
-        "INSERT INTO invoice_requests (invreq_id, tenant, bolt12, amount_msat, description, issuer, \
-         label, absolute_expiry, single_use, active, used, status, created_at, updated_at, submitted) VALUES ",
-    );
-    for i in 0..records.len() {
-        if i > 0 {
-            sql.push_str(", ");
-        }
-        let b = i * 15;
-        sql.push('(');
-        for c in 1..=15 {
-            if c > 1 {
-                sql.push_str(", ");
-            }
-            sql.push_str(&format!("${}", b + c));
-        }
-        sql.push(')');
-    }
-    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
-    for r in records {
-        query = query
-            .bind(r.invreq_id.as_str())
-            .bind(r.tenant.as_str())
-            .bind(r.bolt12.as_str())
-            .bind(r.amount_msat as i64)
-            .bind(r.description.as_str())
-            .bind(r.issuer.as_deref())
-            .bind(r.label.as_deref())
-            .bind(r.absolute_expiry.map(|e| e as i64))
-            .bind(r.single_use)
-            .bind(r.active)
-            .bind(r.used)
-            .bind(r.status.as_str())
-            .bind(r.created_at as i64)
-            .bind(r.updated_at as i64)
-            .bind(r.submitted.as_deref());
-    }
-    query
+    bind_records!(
+        sqlx::query(sqlx::AssertSqlSafe(multi_row_sql(
+            INSERT_HEAD,
+            15,
+            records.len(),
+            ""
+        ))),
+        records
+    )
 }

@@ -159,15 +159,19 @@ const ENDPOINT_COLUMNS: &str = "id, tenant, url, event_types, enabled, secret, f
 
 /// `insert_event!(tx, backend, event, now)`: inserts an event and its deliveries inside `tx`
 /// (a write transaction of either driver, `&mut Transaction`); evaluates to
-/// `Result<i64, StoreError>` (its seq). A macro so that it is written once and compiled per
-/// driver, like `on_pools!`.
+/// `Result<i64, StoreError>` (its seq). On PostgreSQL it first takes the tenant's event lock,
+/// unless a fifth argument says `tx` already holds it (`false`: the group commit takes it once
+/// per tenant). A macro so that it is written once and compiled per driver, like `on_pools!`.
 macro_rules! insert_event {
     ($tx:expr, $backend:expr, $e:expr, $now:expr) => {
+        $crate::store::events::insert_event!($tx, $backend, $e, $now, true)
+    };
+    ($tx:expr, $backend:expr, $e:expr, $now:expr, $lock:expr) => {
         async {
             use $crate::store::StoreError;
             let tx = $tx;
-            let (e, now): (&$crate::store::NewEvent, u64) = ($e, $now);
-            if $backend == $crate::store::Backend::Postgres {
+            let (e, now, lock): (&$crate::store::NewEvent, u64, bool) = ($e, $now, $lock);
+            if lock && $backend == $crate::store::Backend::Postgres {
                 sqlx::query("SELECT pg_advisory_xact_lock($1, hashtext($2))")
                     .bind($crate::store::events::EVENT_LOCK_CLASS)
                     .bind(e.tenant.as_str())
