@@ -206,15 +206,7 @@ macro_rules! insert_audits {
                 "",
             )));
             for e in entries {
-                q = q
-                    .bind(e.at as i64)
-                    .bind(e.key_id.as_str())
-                    .bind(e.tenant.as_str())
-                    .bind(e.action.as_str())
-                    .bind(e.invreq_id.as_deref())
-                    .bind(e.amount_msat.map(|a| a as i64))
-                    .bind(e.subject_key.as_deref())
-                    .bind(e.outcome.as_str());
+                q = super::keys::bind_audit!(q, e);
             }
             if q.execute(&mut **tx).await.is_ok() {
                 return entries.iter().map(|_| Ok(())).collect();
@@ -353,28 +345,13 @@ const INSERT_HEAD: &str = "INSERT INTO invoice_requests (invreq_id, tenant, bolt
      description, issuer, label, absolute_expiry, single_use, active, used, status, created_at, \
      updated_at, submitted) VALUES ";
 
-/// `bind_records!(query, records)`: binds the 15 columns of each record, in `INSERT_HEAD`'s
-/// order, to a multi-row query of either driver.
+/// `bind_records!(query, records)`: binds each record's columns (`bind_record!`, in
+/// `INSERT_HEAD`'s order) to a multi-row query of either driver.
 macro_rules! bind_records {
     ($query:expr, $records:expr) => {{
         let mut query = $query;
         for r in $records {
-            query = query
-                .bind(r.invreq_id.as_str())
-                .bind(r.tenant.as_str())
-                .bind(r.bolt12.as_str())
-                .bind(r.amount_msat as i64)
-                .bind(r.description.as_str())
-                .bind(r.issuer.as_deref())
-                .bind(r.label.as_deref())
-                .bind(r.absolute_expiry.map(|e| e as i64))
-                .bind(r.single_use)
-                .bind(r.active)
-                .bind(r.used)
-                .bind(r.status.as_str())
-                .bind(r.created_at as i64)
-                .bind(r.updated_at as i64)
-                .bind(r.submitted.as_deref());
+            query = super::bind_record!(query, r);
         }
         query
     }};

@@ -112,21 +112,34 @@ fn key_record(r: &impl Columns) -> Result<ApiKeyRecord, StoreError> {
 macro_rules! audit_query {
     ($e:expr) => {{
         let e: &$crate::store::AuditEntry = $e;
-        sqlx::query(
-            "INSERT INTO audit_log (at, key_id, tenant, action, invreq_id, amount_msat, subject_key, outcome) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        $crate::store::keys::bind_audit!(
+            sqlx::query(
+                "INSERT INTO audit_log (at, key_id, tenant, action, invreq_id, amount_msat, subject_key, outcome) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            ),
+            e
         )
-        .bind(e.at as i64)
-        .bind(e.key_id.as_str())
-        .bind(e.tenant.as_str())
-        .bind(e.action.as_str())
-        .bind(e.invreq_id.as_deref())
-        .bind(e.amount_msat.map(|a| a as i64))
-        .bind(e.subject_key.as_deref())
-        .bind(e.outcome.as_str())
     }};
 }
 pub(crate) use audit_query;
+
+/// `bind_audit!(query, e)`: binds the 8 columns of an audit line, in `audit_query!`'s order,
+/// to a query of either driver (one line, or one line of a multi-row insert).
+macro_rules! bind_audit {
+    ($query:expr, $e:expr) => {{
+        let e: &$crate::store::AuditEntry = $e;
+        $query
+            .bind(e.at as i64)
+            .bind(e.key_id.as_str())
+            .bind(e.tenant.as_str())
+            .bind(e.action.as_str())
+            .bind(e.invreq_id.as_deref())
+            .bind(e.amount_msat.map(|a| a as i64))
+            .bind(e.subject_key.as_deref())
+            .bind(e.outcome.as_str())
+    }};
+}
+pub(crate) use bind_audit;
 
 fn opt_i64(v: Option<u64>) -> Option<i64> {
     v.map(|v| v.min(i64::MAX as u64) as i64)

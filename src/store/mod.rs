@@ -136,30 +136,41 @@ macro_rules! insert_query {
     };
     ($r:expr, $suffix:literal) => {{
         let r: &InvoiceRequestRecord = $r;
-        sqlx::query(concat!(
+        $crate::store::bind_record!(sqlx::query(concat!(
             "INSERT INTO invoice_requests (invreq_id, tenant, bolt12, amount_msat, description, issuer, \
              label, absolute_expiry, single_use, active, used, status, created_at, updated_at, submitted) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
             $suffix
-        ))
-        .bind(r.invreq_id.as_str())
-        .bind(r.tenant.as_str())
-        .bind(r.bolt12.as_str())
-        .bind(r.amount_msat as i64)
-        .bind(r.description.as_str())
-        .bind(r.issuer.as_deref())
-        .bind(r.label.as_deref())
-        .bind(r.absolute_expiry.map(|e| e as i64))
-        .bind(r.single_use)
-        .bind(r.active)
-        .bind(r.used)
-        .bind(r.status.as_str())
-        .bind(r.created_at as i64)
-        .bind(r.updated_at as i64)
-        .bind(r.submitted.as_deref())
+        )), r)
     }};
 }
 pub(crate) use insert_query;
+
+/// `bind_record!(query, r)`: binds the 15 columns of a new invoice request, in the order of
+/// `insert_query!`'s column list, to a query of either driver (one row, or one row of a
+/// multi-row insert).
+macro_rules! bind_record {
+    ($query:expr, $r:expr) => {{
+        let r: &InvoiceRequestRecord = $r;
+        $query
+            .bind(r.invreq_id.as_str())
+            .bind(r.tenant.as_str())
+            .bind(r.bolt12.as_str())
+            .bind(r.amount_msat as i64)
+            .bind(r.description.as_str())
+            .bind(r.issuer.as_deref())
+            .bind(r.label.as_deref())
+            .bind(r.absolute_expiry.map(|e| e as i64))
+            .bind(r.single_use)
+            .bind(r.active)
+            .bind(r.used)
+            .bind(r.status.as_str())
+            .bind(r.created_at as i64)
+            .bind(r.updated_at as i64)
+            .bind(r.submitted.as_deref())
+    }};
+}
+pub(crate) use bind_record;
 
 /// `apply_in!(tx, backend, invreq_id, mv, writes, now)`: the status change of a checked
 /// lifecycle move inside the caller's write transaction (`&mut Transaction` of either driver):
@@ -517,17 +528,7 @@ impl Store {
             views::list_filter(q)
         );
         on_pools!(self, |read, write| {
-            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql))
-                .bind(tenant)
-                .bind(q.before_seq.unwrap_or(i64::MAX));
-            if q.active_only {
-                query = query.bind(now as i64);
-            }
-            if let Some(label) = &q.label {
-                query = query.bind(label.as_str());
-            }
-            let rows = query
-                .bind(i64::from(q.limit))
+            let rows = views::bind_list!(sqlx::query(sqlx::AssertSqlSafe(sql)), tenant, q, now)
                 .fetch_all(read)
                 .await
                 .map_err(StoreError::classify)?;

@@ -113,6 +113,23 @@ pub(super) fn list_filter(q: &ListQuery) -> String {
     sql
 }
 
+/// `bind_list!(query, tenant, q, now)`: binds the parameters [`list_filter`] placed, in its
+/// order, to a query of either driver.
+macro_rules! bind_list {
+    ($query:expr, $tenant:expr, $q:expr, $now:expr) => {{
+        let (q, now): (&ListQuery, u64) = ($q, $now);
+        let mut query = $query.bind($tenant).bind(q.before_seq.unwrap_or(i64::MAX));
+        if q.active_only {
+            query = query.bind(now as i64);
+        }
+        if let Some(label) = &q.label {
+            query = query.bind(label.as_str());
+        }
+        query.bind(i64::from(q.limit))
+    }};
+}
+pub(super) use bind_list;
+
 impl Store {
     /// One invoice request of a tenant with its payment parts and live claim token, in one
     /// statement.
@@ -160,17 +177,7 @@ impl Store {
             list_filter(q)
         );
         on_pools!(self, |read, write| {
-            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql))
-                .bind(tenant)
-                .bind(q.before_seq.unwrap_or(i64::MAX));
-            if q.active_only {
-                query = query.bind(now as i64);
-            }
-            if let Some(label) = &q.label {
-                query = query.bind(label.as_str());
-            }
-            let rows = query
-                .bind(i64::from(q.limit))
+            let rows = bind_list!(sqlx::query(sqlx::AssertSqlSafe(sql)), tenant, q, now)
                 .fetch_all(read)
                 .await
                 .map_err(StoreError::classify)?;
